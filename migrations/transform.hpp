@@ -1,0 +1,63 @@
+#pragma once
+/// Transforms are pure functions over one document: document in -> unchanged, rewritten, or a
+/// classified problem. One Transform per kind; the engine knows only this interface.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "daemon/common/result.hpp"
+#include "daemon/crypto/envelope.hpp"
+#include "migrations/manifest.hpp"
+
+namespace backfilld::migrations {
+
+/// What happened to one mapped field of one document.
+enum class FieldOutcome : std::uint8_t {
+  kRewritten,  ///< value changed (encrypted)
+  kSkipped,    ///< absent, null, already an envelope, or the document is left alone by rule
+  kError,      ///< value cannot be processed (e.g. malformed envelope)
+  kUntouched,  ///< the document was classified as a problem before this field was looked at
+};
+
+/// Document-level result.
+enum class Outcome : std::uint8_t {
+  kUnchanged,            ///< nothing to write
+  kRewritten,            ///< write the document back
+  kError,                ///< left untouched, counted in errors
+  kOwnerMismatch,        ///< no usable owner: left untouched
+  kMissingPartitionKey,  ///< no partition key value: left untouched
+};
+
+struct TransformResult {
+  Outcome outcome = Outcome::kUnchanged;
+  std::vector<FieldOutcome> fields;  ///< aligned with Transform::fields()
+  /// Why, for kError: names the field and the problem, never a value.
+  std::string detail;
+};
+
+/// Dry runs classify and count exactly as live runs do, but never change the document.
+enum class Mode : std::uint8_t { kLive, kDryRun };
+
+class Transform {
+ public:
+  virtual ~Transform() = default;
+  /// The fields this transform counts separately, in manifest order.
+  virtual const std::vector<std::string>& fields() const = 0;
+  /// Applies the transform. In kLive mode `document` is modified only when the outcome is
+  /// kRewritten; in kDryRun mode it is never modified.
+  virtual TransformResult apply(rapidjson::Document& document, Mode mode) const = 0;
+};
+
+/// Builds the transform of `manifest.kind` for `container`. `keyring` may be null for dry runs
+/// of kinds that need keys (they then classify without encrypting). `iv_source` is fixed only
+/// in tests.
+common::Result<std::unique_ptr<Transform>> make_transform(
+    const Manifest& manifest,
+    const ContainerSpec& container,
+    const crypto::Keyring* keyring,
+    crypto::IvSource iv_source = crypto::random_iv);
+
+}  // namespace backfilld::migrations
