@@ -1,13 +1,12 @@
 #pragma once
 /// The one include for Asio, Beast and their SSL layers. Boost 1.74's awaitable.hpp uses
 /// std::exchange without including <utility>, so it comes first.
-#include <utility>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <utility>
 
 namespace backfilld {
 namespace net = boost::asio;

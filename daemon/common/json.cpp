@@ -45,8 +45,7 @@ std::string to_json(const rapidjson::Value& value) {
 
 const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name) {
   if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(
-      rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+  auto it = object.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 

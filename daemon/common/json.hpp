@@ -1,11 +1,11 @@
 #pragma once
 /// RapidJSON helpers shared by every layer: parsing with full number precision, writing,
 /// and typed member lookup.
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 #include "daemon/common/result.hpp"
 

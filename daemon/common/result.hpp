@@ -31,13 +31,11 @@ inline Unexpected<Error> fail(std::string code, std::string message) {
 template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result()
-    requires std::is_void_v<T>
-      : state_(std::in_place_index<0>) {}
+  Result() requires std::is_void_v<T> : state_(std::in_place_index<0>) {}
   template <class U = T>
-    requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Result>)
-  Result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires(!std::is_void_v<T> && std::is_constructible_v<T, U&&> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
+      : state_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class G>
   Result(Unexpected<G> e) : state_(std::in_place_index<1>, std::move(e.error)) {}
 
@@ -45,43 +43,28 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
 
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  U& value() & {
+  requires(!std::is_void_v<U>) U& value() & {
     assert(ok());
     return std::get<0>(state_);
   }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  const U& value() const& {
+  requires(!std::is_void_v<U>) const U& value() const& {
     assert(ok());
     return std::get<0>(state_);
   }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  U&& value() && {
+  requires(!std::is_void_v<U>) U && value() && {
     assert(ok());
     return std::get<0>(std::move(state_));
   }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  U* operator->() {
-    return &value();
-  }
+  requires(!std::is_void_v<U>) U* operator->() { return &value(); }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  const U* operator->() const {
-    return &value();
-  }
+  requires(!std::is_void_v<U>) const U* operator->() const { return &value(); }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  U& operator*() & {
-    return value();
-  }
+  requires(!std::is_void_v<U>) U& operator*() & { return value(); }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  const U& operator*() const& {
-    return value();
-  }
+  requires(!std::is_void_v<U>) const U& operator*() const& { return value(); }
 
   E& error() & {
     assert(!ok());

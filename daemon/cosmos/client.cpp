@@ -1,0 +1,410 @@
+#include "daemon/cosmos/client.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "daemon/common/json.hpp"
+
+namespace backfilld::cosmos {
+namespace {
+
+constexpr std::size_t kMaxErrorMessage = 512;
+
+/// "/dbs/a/colls/b/docs/x%20y" from the raw segments of `link`.
+std::string request_target(std::string_view link) {
+  std::string target;
+  target.reserve(link.size() + 8);
+  std::size_t start = 0;
+  while (start <= link.size()) {
+    const std::size_t slash = link.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? link.size() : slash;
+    target.push_back('/');
+    target += url_encode(link.substr(start, end - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return target;
+}
+
+double header_double(const HttpResponse& response, std::string_view name) {
+  const auto it = response.find(name);
+  if (it == response.end()) return 0;
+  const auto text = it->value();
+  double value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+std::string header_string(const HttpResponse& response, std::string_view name) {
+  const auto it = response.find(name);
+  return it == response.end() ? std::string() : std::string(it->value());
+}
+
+Error error_of(const HttpResponse& response) {
+  Error error;
+  error.status = static_cast<int>(response.result_int());
+  error.substatus = static_cast<int>(header_double(response, "x-ms-substatus"));
+  error.activity_id = header_string(response, "x-ms-activity-id");
+  error.request_charge = header_double(response, "x-ms-request-charge");
+  auto body = common::parse_json(response.body());
+  if (body.ok()) {
+    const auto code = common::string_member(*body, "code");
+    const auto message = common::string_member(*body, "message");
+    if (code) error.message = std::string(*code);
+    if (message) error.message += (error.message.empty() ? "" : ": ") + std::string(*message);
+  }
+  if (error.message.empty()) error.message = std::string(response.reason());
+  if (error.message.size() > kMaxErrorMessage) error.message.resize(kMaxErrorMessage);
+  return error;
+}
+
+std::string resource_body(std::string_view id, std::string_view partition_key_path = {}) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("id");
+  writer.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+  if (!partition_key_path.empty()) {
+    writer.Key("partitionKey");
+    writer.StartObject();
+    writer.Key("paths");
+    writer.StartArray();
+    writer.String(partition_key_path.data(),
+                  static_cast<rapidjson::SizeType>(partition_key_path.size()));
+    writer.EndArray();
+    writer.Key("kind");
+    writer.String("Hash");
+    writer.EndObject();
+  }
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string query_body(const QueryRequest& request) {
+  std::string body = R"({"query":)";
+  rapidjson::Value query(rapidjson::StringRef(request.query.data(), request.query.size()));
+  common::append_json(query, body);
+  body += R"(,"parameters":)";
+  body += request.parameters_json.empty() ? "[]" : request.parameters_json;
+  body += '}';
+  return body;
+}
+
+/// The new etag: the ETag header, else the body's _etag (the local server may send only that).
+std::string etag_of(const std::string& header_etag, const std::string& body) {
+  if (!header_etag.empty()) return header_etag;
+  auto parsed = common::parse_json(body);
+  if (!parsed.ok()) return {};
+  return std::string(common::string_member(*parsed, "_etag").value_or(""));
+}
+
+}  // namespace
+
+/// One REST call before signing.
+struct Client::Call {
+  std::string_view operation;
+  http::verb verb;
+  std::string_view resource_type;  ///< "docs", "colls", "dbs", "pkranges"
+  std::string resource_link;       ///< signed, raw names
+  std::string path_link;           ///< the URL path, without the leading '/'
+  std::vector<std::pair<std::string_view, std::string>> headers = {};
+  std::string body = {};
+};
+
+/// The parts of a successful response the callers need.
+struct Client::Reply {
+  int status = 0;
+  std::string etag;
+  std::string continuation;
+  double request_charge = 0;
+  std::string body;
+};
+
+common::Result<std::unique_ptr<Client>> Client::create(net::any_io_executor executor,
+                                                       ClientOptions options) {
+  auto endpoint = parse_endpoint(options.endpoint);
+  if (!endpoint) return common::Unexpected{endpoint.error()};
+  auto key = MasterKey::from_base64(options.master_key);
+  if (!key) return common::Unexpected{key.error()};
+  auto tls = make_tls_context(options.tls);
+  if (!tls) return common::Unexpected{tls.error()};
+  auto pool = std::make_unique<ConnectionPool>(executor, std::move(tls.value()),
+                                               std::move(endpoint.value()), options.pool);
+  return std::unique_ptr<Client>(
+      new Client(std::move(executor), std::move(options), std::move(key.value()), std::move(pool)));
+}
+
+Client::Client(net::any_io_executor executor,
+               ClientOptions options,
+               MasterKey key,
+               std::unique_ptr<ConnectionPool> pool)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      key_(std::move(key)),
+      pool_(std::move(pool)),
+      jitter_(std::random_device{}()) {}
+
+HttpRequest Client::build_request(const Call& call) const {
+  const std::string date = rfc1123_date(std::chrono::system_clock::now());
+  HttpRequest request(call.verb, request_target(call.path_link), 11);
+  request.set(http::field::host, pool_->endpoint().authority());
+  request.set(http::field::user_agent, options_.user_agent);
+  request.set(http::field::accept, "application/json");
+  request.set("x-ms-date", date);
+  request.set("x-ms-version", options_.api_version);
+  request.set(
+      http::field::authorization,
+      key_.authorization(http::to_string(call.verb), call.resource_type, call.resource_link, date));
+  for (const auto& [name, value] : call.headers) request.set(name, value);
+  if (!call.body.empty() || call.verb == http::verb::post || call.verb == http::verb::put) {
+    if (request.find(http::field::content_type) == request.end()) {
+      request.set(http::field::content_type, "application/json");
+    }
+    request.body() = call.body;
+    request.prepare_payload();
+  }
+  return request;
+}
+
+net::awaitable<Result<Client::Reply>> Client::execute(const Call& call) {
+  std::chrono::milliseconds waited{0};
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int attempt = 1;; ++attempt) {
+    const HttpRequest request = build_request(call);
+    const auto started = std::chrono::steady_clock::now();
+    auto sent = co_await pool_->send(request, options_.request_timeout);
+
+    Error error;
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (sent.ok()) {
+      HttpResponse& response = sent.value();
+      const int status = static_cast<int>(response.result_int());
+      if (status < 300) {
+        Reply reply;
+        reply.status = status;
+        reply.request_charge = header_double(response, "x-ms-request-charge");
+        reply.etag = header_string(response, "etag");
+        reply.continuation = header_string(response, "x-ms-continuation");
+        reply.body = std::move(response.body());
+        if (observer_) {
+          observer_(RequestEvent{call.operation, status, 0, reply.request_charge,
+                                 std::chrono::steady_clock::now() - started, std::nullopt});
+        }
+        co_return reply;
+      }
+      error = error_of(response);
+      if (response.find("x-ms-retry-after-ms") != response.end()) {
+        retry_after = std::chrono::milliseconds(
+            static_cast<std::int64_t>(header_double(response, "x-ms-retry-after-ms")));
+      }
+    } else {
+      error.message = sent.error().message;
+    }
+
+    std::optional<RetryCause> cause = retry_cause(error.status);
+    std::chrono::milliseconds delay{0};
+    if (cause && attempt < options_.retry.max_attempts) {
+      delay = backoff_delay(*cause, attempt, retry_after, options_.retry, unit(jitter_));
+      if (waited + delay > options_.retry.max_total_wait) cause.reset();
+    } else {
+      cause.reset();
+    }
+    if (observer_) {
+      observer_(RequestEvent{call.operation, error.status, error.substatus, error.request_charge,
+                             std::chrono::steady_clock::now() - started, cause});
+    }
+    if (!cause) {
+      if (attempt > 1) error.message += " (after " + std::to_string(attempt) + " attempts)";
+      co_return common::Unexpected{std::move(error)};
+    }
+    waited += delay;
+    net::steady_timer timer(executor_, delay);
+    boost::system::error_code cancelled;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, cancelled));
+  }
+}
+
+net::awaitable<Result<QueryPage>> Client::query_documents(const QueryRequest& request) {
+  Call call{.operation = "query",
+            .verb = http::verb::post,
+            .resource_type = "docs",
+            .resource_link = request.container.link(),
+            .path_link = request.container.link() + "/docs",
+            .headers = {{"Content-Type", "application/query+json"},
+                        {"x-ms-documentdb-isquery", "True"},
+                        {"x-ms-max-item-count", std::to_string(request.max_item_count)}},
+            .body = query_body(request)};
+  if (!request.continuation.empty())
+    call.headers.emplace_back("x-ms-continuation", request.continuation);
+  if (request.partition_key) {
+    call.headers.emplace_back("x-ms-documentdb-partitionkey", request.partition_key->header);
+  } else {
+    call.headers.emplace_back("x-ms-documentdb-query-enablecrosspartition", "True");
+  }
+  if (request.partition_key_range_id) {
+    call.headers.emplace_back("x-ms-documentdb-partitionkeyrangeid",
+                              *request.partition_key_range_id);
+  }
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+
+  QueryPage page;
+  page.continuation = std::move(reply->continuation);
+  page.request_charge = reply->request_charge;
+  page.body.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
+  if (page.body.HasParseError() || !page.body.IsObject() || !page.body.HasMember("Documents") ||
+      !page.body["Documents"].IsArray()) {
+    co_return common::Unexpected{Error{
+        reply->status, 0, "query response has no Documents array", {}, reply->request_charge}};
+  }
+  co_return page;
+}
+
+net::awaitable<Result<DocumentRead>> Client::read_document(const ContainerRef& container,
+                                                           std::string_view id,
+                                                           const PartitionKey& key) {
+  const std::string link = container.link() + "/docs/" + std::string(id);
+  const Call call{.operation = "read",
+                  .verb = http::verb::get,
+                  .resource_type = "docs",
+                  .resource_link = link,
+                  .path_link = link,
+                  .headers = {{"x-ms-documentdb-partitionkey", key.header}}};
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  DocumentRead read;
+  read.request_charge = reply->request_charge;
+  read.document.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
+  if (read.document.HasParseError() || !read.document.IsObject()) {
+    co_return common::Unexpected{
+        Error{reply->status, 0, "document body is not a JSON object", {}, reply->request_charge}};
+  }
+  read.etag = reply->etag.empty()
+                  ? std::string(common::string_member(read.document, "_etag").value_or(""))
+                  : std::move(reply->etag);
+  co_return read;
+}
+
+net::awaitable<Result<WriteAck>> Client::replace_document(const ContainerRef& container,
+                                                          std::string_view id,
+                                                          const PartitionKey& key,
+                                                          std::string body,
+                                                          std::string_view if_match) {
+  const std::string link = container.link() + "/docs/" + std::string(id);
+  Call call{.operation = "replace",
+            .verb = http::verb::put,
+            .resource_type = "docs",
+            .resource_link = link,
+            .path_link = link,
+            .headers = {{"x-ms-documentdb-partitionkey", key.header}, {"Prefer", "return=minimal"}},
+            .body = std::move(body)};
+  if (!if_match.empty()) call.headers.emplace_back("If-Match", std::string(if_match));
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
+}
+
+net::awaitable<Result<WriteAck>> Client::create_document(const ContainerRef& container,
+                                                         const PartitionKey& key,
+                                                         std::string body) {
+  const Call call{.operation = "create",
+                  .verb = http::verb::post,
+                  .resource_type = "docs",
+                  .resource_link = container.link(),
+                  .path_link = container.link() + "/docs",
+                  .headers = {{"x-ms-documentdb-partitionkey", key.header}},
+                  .body = std::move(body)};
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
+}
+
+net::awaitable<Result<WriteAck>> Client::upsert_document(const ContainerRef& container,
+                                                         const PartitionKey& key,
+                                                         std::string body) {
+  const Call call{.operation = "upsert",
+                  .verb = http::verb::post,
+                  .resource_type = "docs",
+                  .resource_link = container.link(),
+                  .path_link = container.link() + "/docs",
+                  .headers = {{"x-ms-documentdb-partitionkey", key.header},
+                              {"x-ms-documentdb-is-upsert", "True"}},
+                  .body = std::move(body)};
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
+}
+
+net::awaitable<Result<std::vector<PartitionKeyRange>>> Client::read_partition_key_ranges(
+    const ContainerRef& container) {
+  const Call call{.operation = "pkranges",
+                  .verb = http::verb::get,
+                  .resource_type = "pkranges",
+                  .resource_link = container.link(),
+                  .path_link = container.link() + "/pkranges"};
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  auto body = common::parse_json(reply->body);
+  const rapidjson::Value* ranges =
+      body.ok() ? common::find_member(*body, "PartitionKeyRanges") : nullptr;
+  if (ranges == nullptr || !ranges->IsArray()) {
+    co_return common::Unexpected{
+        Error{reply->status, 0, "pkranges response has no PartitionKeyRanges array", {}, 0}};
+  }
+  // The local server sends the id as a number; the service as a string.
+  auto text_of = [](const rapidjson::Value* value) -> std::string {
+    if (value == nullptr) return {};
+    if (value->IsString()) return std::string(value->GetString(), value->GetStringLength());
+    return common::to_json(*value);
+  };
+  std::vector<PartitionKeyRange> result;
+  for (const auto& range : ranges->GetArray()) {
+    PartitionKeyRange item{text_of(common::find_member(range, "id")),
+                           text_of(common::find_member(range, "minInclusive")),
+                           text_of(common::find_member(range, "maxExclusive")),
+                           {}};
+    if (const auto* parents = common::find_member(range, "parents");
+        parents && parents->IsArray()) {
+      for (const auto& parent : parents->GetArray()) item.parents.push_back(text_of(&parent));
+    }
+    result.push_back(std::move(item));
+  }
+  co_return result;
+}
+
+net::awaitable<Result<bool>> Client::create_database(std::string_view id) {
+  const Call call{.operation = "create_database",
+                  .verb = http::verb::post,
+                  .resource_type = "dbs",
+                  .resource_link = "",
+                  .path_link = "dbs",
+                  .body = resource_body(id)};
+  auto reply = co_await execute(call);
+  if (!reply) {
+    if (reply.error().is_conflict()) co_return false;
+    co_return common::Unexpected{std::move(reply.error())};
+  }
+  co_return true;
+}
+
+net::awaitable<Result<bool>> Client::create_container(std::string_view database,
+                                                      std::string_view id,
+                                                      std::string_view partition_key_path) {
+  const std::string database_link = "dbs/" + std::string(database);
+  const Call call{.operation = "create_container",
+                  .verb = http::verb::post,
+                  .resource_type = "colls",
+                  .resource_link = database_link,
+                  .path_link = database_link + "/colls",
+                  .body = resource_body(id, partition_key_path)};
+  auto reply = co_await execute(call);
+  if (!reply) {
+    if (reply.error().is_conflict()) co_return false;
+    co_return common::Unexpected{std::move(reply.error())};
+  }
+  co_return true;
+}
+
+}  // namespace backfilld::cosmos

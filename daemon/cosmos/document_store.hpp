@@ -1,0 +1,33 @@
+#pragma once
+/// The seam between the job engine and Cosmos: the engine scans and writes through this
+/// interface; cosmos::Client implements it, unit tests fake it.
+#include <string>
+#include <string_view>
+
+#include "daemon/common/asio.hpp"
+#include "daemon/cosmos/error.hpp"
+#include "daemon/cosmos/types.hpp"
+
+namespace backfilld::cosmos {
+
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+
+  /// One page of a query; send `page.continuation` back to get the next.
+  virtual net::awaitable<Result<QueryPage>> query_documents(const QueryRequest& request) = 0;
+
+  /// The current version of one document (404 when it is gone).
+  virtual net::awaitable<Result<DocumentRead>> read_document(const ContainerRef& container,
+                                                             std::string_view id,
+                                                             const PartitionKey& key) = 0;
+
+  /// Replaces a document if its etag is still `if_match` (412 otherwise).
+  virtual net::awaitable<Result<WriteAck>> replace_document(const ContainerRef& container,
+                                                            std::string_view id,
+                                                            const PartitionKey& key,
+                                                            std::string body,
+                                                            std::string_view if_match) = 0;
+};
+
+}  // namespace backfilld::cosmos
