@@ -12,11 +12,16 @@
 
 namespace backfilld::migrations {
 
+/// The kind that encrypts top-level fields in place (envelope v1); the only kind today.
+inline constexpr std::string_view kEncryptFieldsKind = "encrypt-fields";
+
 /// Thresholds of the plan's step 6: a count above its maximum fails the job at once.
 struct StopCriteria {
   std::uint64_t max_errors = 0;
   std::uint64_t max_owner_mismatch = 0;
   std::uint64_t max_missing_partition_key = 0;
+
+  bool operator==(const StopCriteria&) const = default;
 };
 
 /// One container of a manifest and its kind-specific settings.
@@ -28,6 +33,8 @@ struct ContainerSpec {
   std::string context;              ///< AAD context, e.g. "palace-memory"
   std::string user_id_field;        ///< owner field, e.g. "userId"
   std::vector<std::string> skip_owners;  ///< owners whose documents are left alone ("__builtin__")
+
+  bool operator==(const ContainerSpec&) const = default;
 };
 
 /// A validated manifest.
@@ -45,13 +52,21 @@ struct Manifest {
 
   /// The container named `name`, or nullptr.
   const ContainerSpec* find_container(std::string_view name) const;
+
+  /// Same migration, same settings: e.g. a live run matches the dry run it relies on.
+  bool operator==(const Manifest&) const = default;
 };
 
 /// Validates `json`. Errors (code "invalid_manifest") name the field: "containers[2].fields[0]:
 /// must be a non-empty string".
 common::Result<Manifest> parse_manifest(const rapidjson::Value& json);
 
-/// Reads and validates the manifest file at `path`.
+/// Reads and validates the manifest file at `path`. Errors (code "invalid_manifest") name the
+/// path, and the line and column of a JSON syntax error.
 common::Result<Manifest> load_manifest_file(const std::string& path);
+
+/// The JSON form parse_manifest reads back to an equal Manifest, every default written out: what
+/// the daemon stores with a job's state.
+rapidjson::Document to_json(const Manifest& manifest);
 
 }  // namespace backfilld::migrations
