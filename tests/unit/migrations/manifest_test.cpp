@@ -15,6 +15,9 @@
 namespace backfilld::migrations {
 namespace {
 
+const std::string kNoteLettManifest =
+    std::string(BACKFILLD_SOURCE_DIR) + "/migrations/notelett/encrypt-fields.json";
+
 /// A valid manifest with two containers; each test breaks one thing in it.
 constexpr std::string_view kValid = R"({
   "id": "test-encrypt-v1", "kind": "encrypt-fields", "filter": {"productId": "notelett"},
@@ -93,6 +96,70 @@ class ScratchDir {
 
 }  // namespace
 
+TEST_CASE("the NoteLett manifest covers DESIGN's field map exactly, lowest risk first") {
+  auto loaded = load_manifest_file(kNoteLettManifest);
+  if (!loaded.ok()) FAIL(loaded.error().message);
+  const Manifest& manifest = *loaded;
+  CHECK(manifest.id == "notelett-encrypt-fields-v1");
+  CHECK(manifest.kind == kEncryptFieldsKind);
+  CHECK(manifest.database.empty());  // COSMOS_DATABASE picks notelett-prod or a test database
+  CHECK(manifest.product_id == std::optional<std::string>("notelett"));
+  CHECK(manifest.batch_size == 50);
+  CHECK(manifest.stop.max_errors == 0);
+  CHECK(manifest.stop.max_owner_mismatch == 0);
+  CHECK(manifest.stop.max_missing_partition_key > 0);
+  CHECK(manifest.stop.max_missing_partition_key <= 10);
+  CHECK_FALSE(manifest.user_visible);
+  for (std::string_view phrase : {"Forward-only", "application image", "encrypted data intact",
+                                  "new Cosmos account", "incident recovery"}) {
+    INFO(phrase);
+    CHECK(manifest.rollback.find(phrase) != std::string::npos);
+  }
+
+  struct Expected {
+    std::string name, partition_key_path;
+    std::vector<std::string> fields;
+    std::string context, user_id_field;
+    std::vector<std::string> skip_owners;
+  };
+  // DESIGN, "The NoteLett field map", in the manifest's run order.
+  const std::vector<Expected> expected = {
+      {"note_prompts",
+       "/userId",
+       {"description", "systemPrompt", "userPromptTemplate"},
+       "note_prompts",
+       "userId",
+       {"__builtin__"}},
+      {"palace_memories", "/userId", {"content"}, "palace-memory", "userId", {}},
+      {"note_agent_actions",
+       "/workspaceId",
+       {"reason", "beforeSummary", "afterSummary", "reviewNote"},
+       "note_agent_actions",
+       "userId",
+       {}},
+      {"note_artifacts",
+       "/workspaceId",
+       {"title", "description", "blobPath"},
+       "note_artifacts",
+       "userId",
+       {}},
+      {"notes", "/workspaceId", {"body"}, "notes", "userId", {}},
+  };
+  REQUIRE(manifest.containers.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const ContainerSpec& spec = manifest.containers[i];
+    INFO("container " << i << " " << spec.name);
+    CHECK(spec.name == expected[i].name);
+    CHECK(spec.partition_key_path == expected[i].partition_key_path);
+    CHECK(spec.fields == expected[i].fields);
+    CHECK(spec.context == expected[i].context);
+    CHECK(spec.user_id_field == expected[i].user_id_field);
+    CHECK(spec.skip_owners == expected[i].skip_owners);
+    CHECK(manifest.find_container(expected[i].name) == &spec);
+  }
+  CHECK(manifest.find_container("users") == nullptr);
+}
+
 TEST_CASE("defaults apply to every optional key") {
   const Manifest manifest = accepted(parsed(kValid));
   CHECK(manifest.database.empty());
@@ -129,6 +196,8 @@ TEST_CASE("accepted edge values") {
 }
 
 TEST_CASE("to_json round-trips through parse_manifest") {
+  auto notelett = load_manifest_file(kNoteLettManifest);
+  REQUIRE(notelett.ok());
   const Manifest opted_out = accepted(with("/filter/productId", "null"));
   Manifest everything = accepted(parsed(kValid));
   everything.database = "notelett-test";
@@ -139,7 +208,8 @@ TEST_CASE("to_json round-trips through parse_manifest") {
   everything.rollback = "roll back the image";
   everything.containers[1].skip_owners = {"__builtin__"};
 
-  for (const Manifest* manifest : std::vector<const Manifest*>{&opted_out, &everything}) {
+  for (const Manifest* manifest :
+       std::vector<const Manifest*>{&*notelett, &opted_out, &everything}) {
     INFO(manifest->id);
     const rapidjson::Document json = to_json(*manifest);
     auto back = parse_manifest(json);
