@@ -1,12 +1,12 @@
 #pragma once
 /// The manifest: one migration, expanded into one job per container, run in manifest order.
+#include <rapidjson/document.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "daemon/common/result.hpp"
 
@@ -29,9 +29,9 @@ struct ContainerSpec {
   std::string name;
   std::string partition_key_path;  ///< e.g. "/workspaceId"
   // encrypt-fields
-  std::vector<std::string> fields;  ///< top-level field names to encrypt, in order
-  std::string context;              ///< AAD context, e.g. "palace-memory"
-  std::string user_id_field;        ///< owner field, e.g. "userId"
+  std::vector<std::string> fields;       ///< top-level field names to encrypt, in order
+  std::string context;                   ///< AAD context, e.g. "palace-memory"
+  std::string user_id_field;             ///< owner field, e.g. "userId"
   std::vector<std::string> skip_owners;  ///< owners whose documents are left alone ("__builtin__")
 
   bool operator==(const ContainerSpec&) const = default;
@@ -40,7 +40,7 @@ struct ContainerSpec {
 /// A validated manifest.
 struct Manifest {
   std::string id;
-  std::string kind;  ///< "encrypt-fields"
+  std::string kind;      ///< "encrypt-fields"
   std::string database;  ///< empty: COSMOS_DATABASE decides
   std::string description;
   std::optional<std::string> product_id;  ///< the productId filter; set unless explicitly null
