@@ -46,9 +46,11 @@ class Transform {
   virtual ~Transform() = default;
   /// The fields this transform counts separately, in manifest order.
   virtual const std::vector<std::string>& fields() const = 0;
-  /// Applies the transform. In kLive mode `document` is modified only when the outcome is
-  /// kRewritten; in kDryRun mode it is never modified.
-  virtual TransformResult apply(rapidjson::Document& document, Mode mode) const = 0;
+  /// Applies the transform to `document` (an object inside a page, allocated by `allocator`).
+  /// In kLive mode it is modified only when the outcome is kRewritten; in kDryRun never.
+  virtual TransformResult apply(rapidjson::Value& document,
+                                rapidjson::Document::AllocatorType& allocator,
+                                Mode mode) const = 0;
 };
 
 /// Builds the transform of `manifest.kind` for `container`. `keyring` may be null for dry runs

@@ -10,8 +10,8 @@ namespace backfilld::cosmos {
 struct Error {
   int status = 0;
   int substatus = 0;
-  std::string message;      ///< readable: the service's message or the transport error
-  std::string activity_id;  ///< x-ms-activity-id, for support tickets
+  std::string message = {};      ///< readable: the service's message or the transport error
+  std::string activity_id = {};  ///< x-ms-activity-id, for support tickets
   double request_charge = 0;
 
   bool is_transport() const { return status == 0; }
