@@ -4,12 +4,12 @@
 ///  "ct": "<b64 ciphertext || 16-byte tag>"}
 /// AES-256-GCM; plaintext is the JSON text of the original value; AAD is the UTF-8 text of
 /// JavaScript's JSON.stringify([context, userId]).
+#include <rapidjson/document.h>
+
 #include <array>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 #include "daemon/common/result.hpp"
 #include "daemon/crypto/keyring.hpp"
@@ -64,7 +64,18 @@ void write_envelope(const Envelope& envelope,
                     rapidjson::Value& out,
                     rapidjson::Document::AllocatorType& allocator);
 
-/// Encrypts one field value in place: `value` becomes the envelope of its JSON text.
+/// Writes into `out` the envelope of `value`'s JSON text under the primary key, leaving `value`
+/// as it is, so that a caller can seal several values and commit them only if all succeed.
+common::Result<void> seal_value(const Keyring& keyring,
+                                std::string_view context,
+                                std::string_view user_id,
+                                const Iv& iv,
+                                const rapidjson::Value& value,
+                                rapidjson::Value& out,
+                                rapidjson::Document::AllocatorType& allocator);
+
+/// Encrypts one field value in place: `value` becomes the envelope of its JSON text (and stays
+/// as it was on error).
 common::Result<void> encrypt_in_place(const Keyring& keyring,
                                       std::string_view context,
                                       std::string_view user_id,
