@@ -300,14 +300,14 @@ common::Result<const KeyBytes*> primary_key(const Keyring& keyring) {
 
 // ---- Envelope JSON ------------------------------------------------------------------------------
 
-/// A string value of the base64 text of `bytes`, encoded straight into `allocator`'s memory.
+/// A string value of the base64 text of `bytes`. It owns its copy: RapidJSON copies a
+/// document's const strings by reference, so a StringRef into the pool would dangle in copies.
 rapidjson::Value base64_value(std::span<const unsigned char> bytes,
                               rapidjson::Document::AllocatorType& allocator) {
-  const std::size_t size = base64_encoded_size(bytes.size());
-  auto* text = static_cast<char*>(allocator.Malloc(size + 1));
-  base64_encode_to(bytes, text);
-  text[size] = '\0';
-  return rapidjson::Value(rapidjson::StringRef(text, size));
+  thread_local std::string text;
+  text.resize(base64_encoded_size(bytes.size()));
+  base64_encode_to(bytes, text.data());
+  return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }
 
 void write_envelope_fields(std::string_view kid,

@@ -202,6 +202,26 @@ TEST_CASE(
       R"({"__encrypted":true,"v":1,"alg":"A256GCM","kid":"k1","iv":"AQEBAQEBAQEBAQEB","ct":")"));
 }
 
+TEST_CASE("an envelope owns its strings, so copies outlive the document it was sealed in") {
+  StaticKeyring keyring("env", "k1", {{"k1", kVectorKey}});
+  rapidjson::Document copy;
+  std::string expected;
+  {
+    rapidjson::Document original = parse(R"({"body":"secret"})");
+    REQUIRE(encrypt_in_place(keyring, "notes", "u", iv_filled_with(1), original["body"],
+                             original.GetAllocator())
+                .ok());
+    expected = common::to_json(original);
+    copy.CopyFrom(original, copy.GetAllocator());
+    // RapidJSON copies const strings by reference; owned strings are copied.
+    for (const char* member : {"kid", "iv", "ct"}) {
+      CAPTURE(member);
+      CHECK(copy["body"][member].GetString() != original["body"][member].GetString());
+    }
+  }
+  CHECK(common::to_json(copy) == expected);
+}
+
 TEST_CASE("open detects tampering, wrong AAD, wrong key and unknown kid") {
   StaticKeyring keyring("env", "k1", {{"k1", kVectorKey}});
   auto sealed = seal(keyring, R"("the note body")", make_aad("notes", "user-1"), iv_filled_with(7));
