@@ -26,7 +26,8 @@ Iv random_iv();
 
 /// Exactly the bytes of JavaScript's JSON.stringify([context, user_id]) for two strings
 /// (short escapes for \b \f \n \r \t, \u00xx lowercase for other control characters, raw UTF-8,
-/// lone surrogates escaped as \udxxx).
+/// lone surrogates escaped as \udxxx). Input is UTF-8 whose CESU-8 surrogates stand for UTF-16
+/// code units; bytes that are not UTF-8 become U+FFFD as Node decodes them (docs/ENVELOPE.md).
 std::string make_aad(std::string_view context, std::string_view user_id);
 
 /// JSON text of `value` as the plaintext to seal (JSON.parse in the app recovers it).

@@ -56,7 +56,7 @@ common::Result<KeyBytes> decode_key(std::string_view base64_text, const std::str
   auto decoded = base64_decode(base64_text);
   if (!decoded.ok())
     return keyring_error(what + " is not valid base64: " + decoded.error().message);
-  ScrubOnExit scrub(*decoded);
+  ScrubOnExit scrub_decoded(*decoded);
   KeyBytes key{};
   if (decoded->size() != key.size()) {
     return keyring_error(what + " must be base64 of exactly 32 bytes, got " +
@@ -83,7 +83,7 @@ common::Result<std::unique_ptr<Keyring>> load_from_env(const EnvLookup& env) {
     return keyring_error(std::string(kKeyVar) + " is not set (needed by " +
                          std::string(kProviderVar) + "=env)");
   }
-  ScrubOnExit scrub(*key_text);
+  ScrubOnExit scrub_key_text(*key_text);
   auto kid = non_empty(env, kKeyIdVar);
   if (!kid) {
     return keyring_error(std::string(kKeyIdVar) + " is not set or empty (needed by " +
@@ -119,7 +119,7 @@ common::Result<std::unique_ptr<Keyring>> load_from_file(const EnvLookup& env) {
   }
   auto text = read_file(*path);
   if (!text.ok()) return common::Unexpected{text.error()};
-  ScrubOnExit scrub(*text);
+  ScrubOnExit scrub_text(*text);
   const std::string where = "keyring file " + *path;
 
   // Parsed in place so that the key text lives only in `text`, which is scrubbed on exit.
