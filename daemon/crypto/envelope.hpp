@@ -4,12 +4,12 @@
 ///  "ct": "<b64 ciphertext || 16-byte tag>"}
 /// AES-256-GCM; plaintext is the JSON text of the original value; AAD is the UTF-8 text of
 /// JavaScript's JSON.stringify([context, userId]).
+#include <rapidjson/document.h>
+
 #include <array>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 #include "daemon/common/result.hpp"
 #include "daemon/crypto/keyring.hpp"
@@ -26,7 +26,8 @@ Iv random_iv();
 
 /// Exactly the bytes of JavaScript's JSON.stringify([context, user_id]) for two strings
 /// (short escapes for \b \f \n \r \t, \u00xx lowercase for other control characters, raw UTF-8,
-/// lone surrogates escaped as \udxxx).
+/// lone surrogates escaped as \udxxx). Input is UTF-8 whose CESU-8 surrogates stand for UTF-16
+/// code units; bytes that are not UTF-8 become U+FFFD as Node decodes them (docs/ENVELOPE.md).
 std::string make_aad(std::string_view context, std::string_view user_id);
 
 /// JSON text of `value` as the plaintext to seal (JSON.parse in the app recovers it).
@@ -64,7 +65,18 @@ void write_envelope(const Envelope& envelope,
                     rapidjson::Value& out,
                     rapidjson::Document::AllocatorType& allocator);
 
-/// Encrypts one field value in place: `value` becomes the envelope of its JSON text.
+/// Writes into `out` the envelope of `value`'s JSON text under the primary key, leaving `value`
+/// as it is, so that a caller can seal several values and commit them only if all succeed.
+common::Result<void> seal_value(const Keyring& keyring,
+                                std::string_view context,
+                                std::string_view user_id,
+                                const Iv& iv,
+                                const rapidjson::Value& value,
+                                rapidjson::Value& out,
+                                rapidjson::Document::AllocatorType& allocator);
+
+/// Encrypts one field value in place: `value` becomes the envelope of its JSON text (and stays
+/// as it was on error).
 common::Result<void> encrypt_in_place(const Keyring& keyring,
                                       std::string_view context,
                                       std::string_view user_id,

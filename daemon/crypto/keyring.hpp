@@ -31,7 +31,11 @@ class Keyring {
 /// A keyring held in memory.
 class StaticKeyring final : public Keyring {
  public:
-  StaticKeyring(std::string provider, std::string primary_kid, std::map<std::string, KeyBytes> keys);
+  StaticKeyring(std::string provider,
+                std::string primary_kid,
+                std::map<std::string, KeyBytes> keys);
+  /// Clears the key bytes.
+  ~StaticKeyring() override;
   const std::string& primary_kid() const override { return primary_kid_; }
   const KeyBytes* find(std::string_view kid) const override;
   const std::string& provider() const override { return provider_; }
