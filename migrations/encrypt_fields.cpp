@@ -100,7 +100,9 @@ EncryptFields::EncryptFields(const ContainerSpec& container,
       keyring_(keyring),
       iv_source_(std::move(iv_source)) {}
 
-TransformResult EncryptFields::apply(rapidjson::Document& document, Mode mode) const {
+TransformResult EncryptFields::apply(rapidjson::Value& document,
+                                     rapidjson::Document::AllocatorType& allocator,
+                                     Mode mode) const {
   TransformResult result;
   result.fields.assign(fields_.size(), FieldOutcome::kUntouched);
   const auto classify = [&](Outcome outcome, std::string detail = {}) {
@@ -154,7 +156,7 @@ TransformResult EncryptFields::apply(rapidjson::Document& document, Mode mode) c
     if (sealed.empty()) sealed.reserve(fields_.size());
     rapidjson::Value envelope;
     auto done = crypto::seal_value(*keyring_, context_, owner_id, iv_source_(), *value, envelope,
-                                   document.GetAllocator());
+                                   allocator);
     if (!done.ok()) {
       result.fields.assign(fields_.size(), FieldOutcome::kUntouched);
       result.fields[i] = FieldOutcome::kError;

@@ -10,8 +10,6 @@
 
 namespace backfilld::migrations {
 
-/// The manifest kind of this transform.
-inline constexpr std::string_view kEncryptFieldsKind = "encrypt-fields";
 
 /// Encrypts ContainerSpec::fields in place, keyed by the owner in ContainerSpec::user_id_field.
 class EncryptFields final : public Transform {
@@ -23,7 +21,10 @@ class EncryptFields final : public Transform {
                                                            crypto::IvSource iv_source);
 
   const std::vector<std::string>& fields() const override { return fields_; }
-  TransformResult apply(rapidjson::Document& document, Mode mode) const override;
+  using Transform::apply;
+  TransformResult apply(rapidjson::Value& document,
+                        rapidjson::Document::AllocatorType& allocator,
+                        Mode mode) const override;
 
  private:
   EncryptFields(const ContainerSpec& container,

@@ -1,12 +1,12 @@
 #pragma once
 /// Transforms are pure functions over one document: document in -> unchanged, rewritten, or a
 /// classified problem. One Transform per kind; the engine knows only this interface.
+#include <rapidjson/document.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "daemon/common/result.hpp"
 #include "daemon/crypto/envelope.hpp"
@@ -51,6 +51,10 @@ class Transform {
   virtual TransformResult apply(rapidjson::Value& document,
                                 rapidjson::Document::AllocatorType& allocator,
                                 Mode mode) const = 0;
+  /// The same, for a document that owns its allocator.
+  TransformResult apply(rapidjson::Document& document, Mode mode) const {
+    return apply(document, document.GetAllocator(), mode);
+  }
 };
 
 /// Builds the transform of `manifest.kind` for `container`. `keyring` may be null for dry runs

@@ -183,14 +183,6 @@ const KeyBytes* StaticKeyring::find(std::string_view kid) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
-EnvLookup process_env() {
-  return [](std::string_view name) -> std::optional<std::string> {
-    const char* value = std::getenv(std::string(name).c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
-
 common::Result<std::unique_ptr<Keyring>> load_keyring(const EnvLookup& env) {
   const auto provider = non_empty(env, kProviderVar);
   if (!provider) {

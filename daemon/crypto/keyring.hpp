@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/common/env.hpp"
 #include "daemon/common/result.hpp"
 
 namespace backfilld::crypto {
@@ -46,11 +47,7 @@ class StaticKeyring final : public Keyring {
   std::map<std::string, KeyBytes, std::less<>> keys_;
 };
 
-/// Reads one environment variable; injected so tests need not touch the process environment.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-
-/// The process environment.
-EnvLookup process_env();
+using common::EnvLookup;
 
 /// Loads the keyring named by FIELD_ENCRYPT_KEY_PROVIDER:
 /// - `env`: FIELD_ENCRYPT_KEY (base64 of 32 bytes) and FIELD_ENCRYPT_KEY_ID;

@@ -162,7 +162,7 @@ rapidjson::Document encrypt_document(const crypto::Keyring& keyring, rapidjson::
 
 /// Answers every request line on stdin with one line on stdout.
 int serve() {
-  auto keyring = crypto::load_keyring(crypto::process_env());
+  auto keyring = crypto::load_keyring(common::process_env());
   if (!keyring.ok()) {
     std::fprintf(stderr, "envelope_tool: %s\n", keyring.error().message.c_str());
     return 2;

@@ -211,11 +211,5 @@ TEST_CASE("encryption_enabled is true only for FIELD_ENCRYPT_ENABLED=true") {
   CHECK_FALSE(encryption_enabled(env_of({})));
 }
 
-TEST_CASE("process_env reads the process environment") {
-  ::setenv("BACKFILLD_KEYRING_TEST_VAR", "value", 1);
-  CHECK(process_env()("BACKFILLD_KEYRING_TEST_VAR") == std::optional<std::string>("value"));
-  ::unsetenv("BACKFILLD_KEYRING_TEST_VAR");
-  CHECK_FALSE(process_env()("BACKFILLD_KEYRING_TEST_VAR").has_value());
-}
 
 }  // namespace backfilld::crypto

@@ -1,0 +1,196 @@
+#include "daemon/cli/run_command.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "daemon/common/asio.hpp"
+#include "daemon/config/cosmos_settings.hpp"
+#include "daemon/crypto/keyring.hpp"
+#include "daemon/engine/container_runner.hpp"
+#include "migrations/manifest.hpp"
+#include "migrations/transform.hpp"
+
+namespace backfilld::cli {
+namespace {
+
+std::string_view status_name(engine::RunStatus status) {
+  switch (status) {
+    case engine::RunStatus::kSucceeded:
+      return "succeeded";
+    case engine::RunStatus::kFailed:
+      return "failed";
+    case engine::RunStatus::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+/// Keys for this run: required and checked for a live run; loaded if configured for a dry run.
+common::Result<std::unique_ptr<crypto::Keyring>> keys_for(const RunCommandOptions& options,
+                                                          const common::EnvLookup& env) {
+  if (!options.dry_run) {
+    if (!crypto::encryption_enabled(env)) {
+      return common::fail("config", "a live run needs FIELD_ENCRYPT_ENABLED=true");
+    }
+    return crypto::load_keyring(env);
+  }
+  if (!env("FIELD_ENCRYPT_KEY_PROVIDER")) return std::unique_ptr<crypto::Keyring>();
+  return crypto::load_keyring(env);
+}
+
+void print_summary(const rapidjson::Document& summary) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  summary.Accept(writer);
+  std::fwrite(buffer.GetString(), 1, buffer.GetSize(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_command(const RunCommandOptions& options, const common::EnvLookup& env) {
+  auto manifest = migrations::load_manifest_file(options.manifest_path);
+  if (!manifest) {
+    spdlog::error("{}", manifest.error().message);
+    return kExitUsage;
+  }
+  if (!options.container.empty() && manifest->find_container(options.container) == nullptr) {
+    spdlog::error("--container {}: not in manifest {}", options.container, manifest->id);
+    return kExitUsage;
+  }
+  auto settings = config::cosmos_settings_from_env(env);
+  if (!settings) {
+    spdlog::error("{}", settings.error().message);
+    return kExitUsage;
+  }
+  settings->client.tls.insecure_skip_verify = options.insecure_skip_tls_verify;
+  if (options.insecure_skip_tls_verify) {
+    spdlog::warn("TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): "
+                 "anyone on the path can read and change this migration's traffic");
+  }
+  auto database = config::database_for(manifest->database, *settings);
+  if (!database) {
+    spdlog::error("{}", database.error().message);
+    return kExitUsage;
+  }
+  auto keyring = keys_for(options, env);
+  if (!keyring) {
+    spdlog::error("{}", keyring.error().message);
+    return kExitUsage;
+  }
+  if (*keyring) {
+    spdlog::info("keys from provider {}: primary kid {}", (*keyring)->provider(),
+                 (*keyring)->primary_kid());
+  } else {
+    spdlog::info("dry run without keys: documents are classified, nothing is encrypted");
+  }
+
+  net::io_context io;
+  auto client = cosmos::Client::create(io.get_executor(), settings->client);
+  if (!client) {
+    spdlog::error("{}", client.error().message);
+    return kExitUsage;
+  }
+
+  // SIGTERM/SIGINT: finish the batch in flight, then stop.
+  bool stop_requested = false;
+  net::signal_set signals(io, SIGINT, SIGTERM);
+
+  engine::SystemClock clock;
+  engine::RunSettings run_settings{
+      .batch_size = options.batch_size.value_or(manifest->batch_size),
+      .write_concurrency = options.write_concurrency,
+      .max_conflict_retries = 5};
+  const bool encryption = manifest->kind == migrations::kEncryptFieldsKind;
+
+  rapidjson::Document summary(rapidjson::kObjectType);
+  auto& allocator = summary.GetAllocator();
+  summary.AddMember("manifest", rapidjson::Value(manifest->id.c_str(), allocator), allocator);
+  summary.AddMember("database", rapidjson::Value(database->c_str(), allocator), allocator);
+  summary.AddMember("dryRun", options.dry_run, allocator);
+  rapidjson::Value containers(rapidjson::kArrayType);
+
+  int exit_code = kExitSucceeded;
+  for (const migrations::ContainerSpec& spec : manifest->containers) {
+    if (!options.container.empty() && spec.name != options.container) continue;
+    auto transform = migrations::make_transform(*manifest, spec, keyring->get());
+    if (!transform) {
+      spdlog::error("{}/{}: {}", manifest->id, spec.name, transform.error().message);
+      exit_code = kExitUsage;
+      break;
+    }
+    engine::RunTarget target{
+        .job_label = manifest->id + "/" + spec.name,
+        .container = {*database, spec.name},
+        .partition_key_path = spec.partition_key_path,
+        .product_id = manifest->product_id,
+        .stop = manifest->stop,
+        .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
+        .rewritten_name = encryption ? "encrypted" : "rewritten"};
+    engine::RunHooks hooks{.before_batch = [&]() -> net::awaitable<bool> {
+                             co_return !stop_requested;
+                           },
+                           .after_batch = {}};
+    engine::ContainerRunner runner(**client, **transform, target, run_settings, clock, hooks);
+    spdlog::info("{}: {} run started (batch size {})", target.job_label,
+                 options.dry_run ? "dry" : "live", run_settings.batch_size);
+
+    const auto started = clock.monotonic_now();
+    engine::RunOutcome outcome;
+    net::co_spawn(io, runner.run(), [&](std::exception_ptr error, engine::RunOutcome result) {
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& exception) {
+          result = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
+        }
+      }
+      outcome = std::move(result);
+      signals.cancel();
+    });
+    io.restart();
+    // The signal wait is re-armed per container so that the loop ends when the run does.
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      spdlog::warn("signal {}: stopping after the current batch", signal);
+      stop_requested = true;
+    });
+    io.run();
+    const double seconds = std::chrono::duration<double>(clock.monotonic_now() - started).count();
+    const engine::Counts& counts = runner.observed();
+
+    rapidjson::Value entry(rapidjson::kObjectType);
+    entry.AddMember("container", rapidjson::Value(spec.name.c_str(), allocator), allocator);
+    entry.AddMember("status", rapidjson::StringRef(status_name(outcome.status).data()), allocator);
+    if (!outcome.reason.empty()) {
+      entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
+    }
+    entry.AddMember("counts",
+                    engine::counts_to_json(counts, (*transform)->fields(),
+                                           target.rewritten_name, allocator),
+                    allocator);
+    entry.AddMember("seconds", seconds, allocator);
+    entry.AddMember("docsPerSecond",
+                    seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);
+    containers.PushBack(entry, allocator);
+
+    if (outcome.status == engine::RunStatus::kSucceeded) {
+      spdlog::info("{}: succeeded: scanned {} in {:.1f} s", target.job_label, counts.scanned,
+                   seconds);
+      continue;
+    }
+    spdlog::error("{}: {}: {}", target.job_label, status_name(outcome.status), outcome.reason);
+    exit_code = outcome.status == engine::RunStatus::kStopped ? kExitStopped : kExitFailed;
+    break;
+  }
+  summary.AddMember("containers", containers, allocator);
+  summary.AddMember("ok", exit_code == kExitSucceeded, allocator);
+  print_summary(summary);
+  return exit_code;
+}
+
+}  // namespace backfilld::cli

@@ -1,0 +1,27 @@
+#include "daemon/config/cosmos_settings.hpp"
+
+namespace backfilld::config {
+
+common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env) {
+  CosmosSettings settings;
+  auto endpoint = env("COSMOS_ENDPOINT");
+  if (!endpoint || endpoint->empty()) {
+    return common::fail("config", "COSMOS_ENDPOINT is not set (e.g. https://account.documents.azure.com:443/)");
+  }
+  auto key = env("COSMOS_KEY");
+  if (!key || key->empty()) return common::fail("config", "COSMOS_KEY is not set");
+  settings.client.endpoint = *endpoint;
+  settings.client.master_key = *key;
+  settings.client.tls.ca_file = env("COSMOS_CA_FILE").value_or("");
+  settings.database = env("COSMOS_DATABASE").value_or("");
+  return settings;
+}
+
+common::Result<std::string> database_for(const std::string& manifest_database,
+                                         const CosmosSettings& settings) {
+  if (!manifest_database.empty()) return manifest_database;
+  if (!settings.database.empty()) return settings.database;
+  return common::fail("config", "no database: set COSMOS_DATABASE or the manifest's \"database\"");
+}
+
+}  // namespace backfilld::config

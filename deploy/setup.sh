@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what backfilld needs on a Debian machine and builds it. Safe to run twice: it installs
+# only what is missing and rebuilds only what changed.
+#   deploy/setup.sh [BUILD_DIR] [extra cmake args...]     (default build dir: build)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${1:-$root/build}
+shift || true
+
+packages=(cmake make g++ pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
+  libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
+  openssl curl ca-certificates util-linux)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+# The local Cosmos server needs Node 20 or newer; Debian's own nodejs is older, so an existing
+# newer Node is kept and only a machine without any Node gets Debian's.
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node $(node --version) is too old; @vercel/cosmosdb-server needs Node 20 or newer" >&2
+  exit 1
+fi
+
+"$root/deploy/local/cosmos.sh" install
+
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
