@@ -1,7 +1,79 @@
-// Wiring only: parses the command line and hands over to the engine (filled in by the runner).
-#include <cstdio>
+// Wiring only: parses the command line and hands over to the command that does the work.
+#include <spdlog/spdlog.h>
 
-int main() {
-  std::puts("backfilld " BACKFILLD_VERSION);
-  return 0;
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "daemon/cli/run_command.hpp"
+#include "daemon/common/env.hpp"
+#include "daemon/common/logging.hpp"
+
+namespace po = boost::program_options;
+using namespace backfilld;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--batch-size N]\n"
+    "                     [--write-concurrency N] [--verbose] [--log-format human|json]\n"
+    "                     [--insecure-skip-tls-verify]\n"
+    "       backfilld --version\n"
+    "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
+    "FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), FIELD_ENCRYPT_KEY,\n"
+    "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE.\n";
+
+int run(const std::vector<std::string>& args) {
+  cli::RunCommandOptions options;
+  std::uint32_t batch_size = 0;
+  std::string log_format = "human";
+  po::options_description description("run");
+  description.add_options()("manifest", po::value(&options.manifest_path)->required())(
+      "container", po::value(&options.container))("dry-run", po::bool_switch(&options.dry_run))(
+      "batch-size", po::value(&batch_size))(
+      "write-concurrency", po::value(&options.write_concurrency))("verbose", po::bool_switch())(
+      "log-format", po::value(&log_format))("insecure-skip-tls-verify",
+                                            po::bool_switch(&options.insecure_skip_tls_verify));
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(description).run(), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    std::cerr << "backfilld run: " << error.what() << "\n" << kUsage;
+    return cli::kExitUsage;
+  }
+  auto format = common::parse_log_format(log_format);
+  if (!format) {
+    std::cerr << "backfilld run: " << format.error().message << "\n";
+    return cli::kExitUsage;
+  }
+  if (values.count("batch-size")) {
+    if (batch_size < 1 || batch_size > 1000) {
+      std::cerr << "backfilld run: --batch-size must be from 1 to 1000\n";
+      return cli::kExitUsage;
+    }
+    options.batch_size = batch_size;
+  }
+  if (options.write_concurrency < 1 || options.write_concurrency > 256) {
+    std::cerr << "backfilld run: --write-concurrency must be from 1 to 256\n";
+    return cli::kExitUsage;
+  }
+  common::configure_logging(*format, values["verbose"].as<bool>());
+  return cli::run_command(options, common::process_env());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? cli::kExitUsage : cli::kExitSucceeded;
+  }
+  if (args[0] == "--version") {
+    std::cout << "backfilld " BACKFILLD_VERSION "\n";
+    return 0;
+  }
+  if (args[0] == "run") return run({args.begin() + 1, args.end()});
+  std::cerr << "backfilld: unknown command \"" << args[0] << "\"\n" << kUsage;
+  return cli::kExitUsage;
 }

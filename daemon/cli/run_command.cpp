@@ -69,8 +69,9 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   }
   settings->client.tls.insecure_skip_verify = options.insecure_skip_tls_verify;
   if (options.insecure_skip_tls_verify) {
-    spdlog::warn("TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): "
-                 "anyone on the path can read and change this migration's traffic");
+    spdlog::warn(
+        "TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): "
+        "anyone on the path can read and change this migration's traffic");
   }
   auto database = config::database_for(manifest->database, *settings);
   if (!database) {
@@ -101,10 +102,9 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   net::signal_set signals(io, SIGINT, SIGTERM);
 
   engine::SystemClock clock;
-  engine::RunSettings run_settings{
-      .batch_size = options.batch_size.value_or(manifest->batch_size),
-      .write_concurrency = options.write_concurrency,
-      .max_conflict_retries = 5};
+  engine::RunSettings run_settings{.batch_size = options.batch_size.value_or(manifest->batch_size),
+                                   .write_concurrency = options.write_concurrency,
+                                   .max_conflict_retries = 5};
   const bool encryption = manifest->kind == migrations::kEncryptFieldsKind;
 
   rapidjson::Document summary(rapidjson::kObjectType);
@@ -131,10 +131,9 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
         .stop = manifest->stop,
         .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
         .rewritten_name = encryption ? "encrypted" : "rewritten"};
-    engine::RunHooks hooks{.before_batch = [&]() -> net::awaitable<bool> {
-                             co_return !stop_requested;
-                           },
-                           .after_batch = {}};
+    engine::RunHooks hooks{
+        .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
+        .after_batch = {}};
     engine::ContainerRunner runner(**client, **transform, target, run_settings, clock, hooks);
     spdlog::info("{}: {} run started (batch size {})", target.job_label,
                  options.dry_run ? "dry" : "live", run_settings.batch_size);
@@ -169,10 +168,10 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
     if (!outcome.reason.empty()) {
       entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
     }
-    entry.AddMember("counts",
-                    engine::counts_to_json(counts, (*transform)->fields(),
-                                           target.rewritten_name, allocator),
-                    allocator);
+    entry.AddMember(
+        "counts",
+        engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name, allocator),
+        allocator);
     entry.AddMember("seconds", seconds, allocator);
     entry.AddMember("docsPerSecond",
                     seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);

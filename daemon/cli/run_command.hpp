@@ -21,9 +21,9 @@ struct RunCommandOptions {
 /// Exit codes of `backfilld run`.
 enum ExitCode : int {
   kExitSucceeded = 0,
-  kExitFailed = 1,      ///< a container failed: stop criterion or fatal error
-  kExitUsage = 2,       ///< bad arguments, manifest or configuration: nothing was run
-  kExitStopped = 3,     ///< SIGTERM/SIGINT: stopped after the current batch
+  kExitFailed = 1,   ///< a container failed: stop criterion or fatal error
+  kExitUsage = 2,    ///< bad arguments, manifest or configuration: nothing was run
+  kExitStopped = 3,  ///< SIGTERM/SIGINT: stopped after the current batch
 };
 
 /// Runs the manifest and prints a JSON summary on stdout; progress goes to the log.

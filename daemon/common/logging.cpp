@@ -69,13 +69,13 @@ class JsonFormatter final : public spdlog::formatter {
 Result<LogFormat> parse_log_format(std::string_view text) {
   if (text == "human") return LogFormat::kHuman;
   if (text == "json") return LogFormat::kJson;
-  return fail("invalid_option", "--log-format must be human or json, not \"" +
-                                    std::string(text) + "\"");
+  return fail("invalid_option",
+              "--log-format must be human or json, not \"" + std::string(text) + "\"");
 }
 
 void configure_logging(LogFormat format, bool verbose) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "backfilld", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("backfilld",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::kJson) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

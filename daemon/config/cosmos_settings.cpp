@@ -6,7 +6,8 @@ common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup&
   CosmosSettings settings;
   auto endpoint = env("COSMOS_ENDPOINT");
   if (!endpoint || endpoint->empty()) {
-    return common::fail("config", "COSMOS_ENDPOINT is not set (e.g. https://account.documents.azure.com:443/)");
+    return common::fail(
+        "config", "COSMOS_ENDPOINT is not set (e.g. https://account.documents.azure.com:443/)");
   }
   auto key = env("COSMOS_KEY");
   if (!key || key->empty()) return common::fail("config", "COSMOS_KEY is not set");
