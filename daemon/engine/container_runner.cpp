@@ -61,6 +61,29 @@ net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page() 
   co_return co_await store_.query_documents(request);
 }
 
+void ContainerRunner::wake() {
+  if (pacing_timer_) pacing_timer_->cancel();
+}
+
+net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
+  const auto now = clock_.monotonic_now();
+  const auto document_wait = document_limiter_.spend(static_cast<double>(last_batch.counts.scanned),
+                                                     settings_.max_documents_per_second, now);
+  const auto request_unit_wait = request_unit_limiter_.spend(
+      last_batch.request_charge, settings_.max_request_units_per_second, now);
+  const auto wait = std::max(document_wait, request_unit_wait);
+  if (wait <= std::chrono::steady_clock::duration::zero()) co_return;
+  waiting_reason_ =
+      document_wait >= request_unit_wait
+          ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
+          : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
+  if (!pacing_timer_) pacing_timer_.emplace(co_await net::this_coro::executor);
+  pacing_timer_->expires_after(wait);
+  boost::system::error_code woken;
+  co_await pacing_timer_->async_wait(net::redirect_error(net::use_awaitable, woken));
+  waiting_reason_.clear();
+}
+
 net::awaitable<RunOutcome> ContainerRunner::run() {
   started_ = clock_.monotonic_now();
   scanned_at_start_ = progress_.counts.scanned;
@@ -77,7 +100,7 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
     // Classify the whole page first: a page that crosses a stop criterion is not written.
     rapidjson::Value& documents = page->documents();
     auto& allocator = page->body.GetAllocator();
-    BatchReport report{Counts(transform_.fields().size()), 0, {}};
+    BatchReport report{Counts(transform_.fields().size()), 0, page->request_charge, {}};
     std::vector<TransformResult> results(documents.Size());
     std::vector<rapidjson::SizeType> to_write;
     for (rapidjson::SizeType i = 0; i < documents.Size(); ++i) {
@@ -104,8 +127,10 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
         to_write.size(), settings_.write_concurrency, [&](std::size_t k) -> net::awaitable<void> {
           const rapidjson::SizeType i = to_write[k];
           bool failed = false;
+          ++inflight_writes_;
           TransformResult final_result =
               co_await write_back(documents[i], std::move(results[i]), report, failed);
+          --inflight_writes_;
           if (failed) {
             write_failed = true;
             report.counts.add_write_failure(final_result);
@@ -127,6 +152,7 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
     if (std::string crossed = progress_.counts.crossed(target_.stop); !crossed.empty()) {
       co_return RunOutcome{RunStatus::kFailed, "stop criterion: " + crossed};
     }
+    if (!progress_.finished) co_await pace(report);
   }
   co_return RunOutcome{RunStatus::kSucceeded, {}};
 }
@@ -151,7 +177,11 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
   std::optional<rapidjson::Document> reread;
   for (int conflicts = 0;; ++conflicts) {
     auto ack = co_await store_.replace_document(target_.container, id, key, std::move(body), etag);
-    if (ack) co_return result;
+    if (ack) {
+      report.request_charge += ack->request_charge;
+      co_return result;
+    }
+    report.request_charge += ack.error().request_charge;
     if (!ack.error().is_precondition_failed()) {
       failed = true;
       spdlog::error("{}: write of document {} failed: {}", target_.job_label, id,
@@ -167,6 +197,7 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
     // 412: the application wrote it meanwhile. Re-read and re-apply, so its write is kept.
     ++report.conflicts;
     auto fresh = co_await store_.read_document(target_.container, id, key);
+    if (fresh) report.request_charge += fresh->request_charge;
     if (!fresh) {
       if (fresh.error().is_not_found()) {
         // Deleted meanwhile: nothing left to migrate.

@@ -13,6 +13,7 @@
 #include "daemon/cosmos/document_store.hpp"
 #include "daemon/engine/clock.hpp"
 #include "daemon/engine/counts.hpp"
+#include "daemon/engine/rate_limiter.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 
@@ -20,9 +21,11 @@ namespace backfilld::engine {
 
 /// Knobs read at every batch, so an operator's change applies at the next one.
 struct RunSettings {
-  std::uint32_t batch_size = 50;         ///< documents per query page
-  std::uint32_t write_concurrency = 16;  ///< concurrent writes within a batch
-  int max_conflict_retries = 5;          ///< 412 re-read rounds before a document is an error
+  std::uint32_t batch_size = 50;            ///< documents per query page
+  std::uint32_t write_concurrency = 16;     ///< concurrent writes within a batch
+  int max_conflict_retries = 5;             ///< 412 re-read rounds before a document is an error
+  double max_documents_per_second = 0;      ///< 0: unlimited
+  double max_request_units_per_second = 0;  ///< 0: unlimited
 };
 
 /// Where a run is: what a checkpoint persists.
@@ -37,6 +40,7 @@ struct Progress {
 struct BatchReport {
   Counts counts;                ///< this batch only
   std::uint64_t conflicts = 0;  ///< 412s resolved by re-reading
+  double request_charge = 0;    ///< RU of the batch's query, writes and re-reads
   std::chrono::steady_clock::duration elapsed{};
 };
 
@@ -82,6 +86,12 @@ class ContainerRunner {
   const Progress& progress() const { return progress_; }
   /// Counts including a batch that crossed a stop criterion and was not written.
   const Counts& observed() const { return observed_; }
+  /// Why the run is waiting right now ("rate limit: 100 documents/s"), or "".
+  const std::string& waiting_reason() const { return waiting_reason_; }
+  /// Writes in flight right now.
+  std::size_t inflight_writes() const { return inflight_writes_; }
+  /// Cuts a pacing wait short, so a pause or stop is seen at once.
+  void wake();
 
  private:
   struct Write;
@@ -91,6 +101,7 @@ class ContainerRunner {
                                                          BatchReport& report,
                                                          bool& failed);
   void log_batch(const BatchReport& report) const;
+  net::awaitable<void> pace(const BatchReport& last_batch);
 
   cosmos::DocumentStore& store_;
   const migrations::Transform& transform_;
@@ -102,6 +113,11 @@ class ContainerRunner {
   Counts observed_;
   rapidjson::Pointer partition_key_pointer_;
   std::string query_parameters_;
+  RateLimiter document_limiter_;
+  RateLimiter request_unit_limiter_;
+  std::optional<net::steady_timer> pacing_timer_;
+  std::string waiting_reason_;
+  std::size_t inflight_writes_ = 0;
   std::chrono::steady_clock::time_point started_{};
   std::uint64_t scanned_at_start_ = 0;
 };

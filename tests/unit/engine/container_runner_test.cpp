@@ -229,3 +229,40 @@ TEST_CASE_FIXTURE(Fixture,
 }
 
 }  // namespace backfilld::engine
+
+namespace backfilld::engine {
+
+TEST_CASE_FIXTURE(Fixture, "a rate limit paces batches, says so, and a wake cuts the wait short") {
+  seed(9);
+  settings.batch_size = 3;
+  settings.max_documents_per_second = 0.5;  // 3 documents cost 6 s: far longer than the test
+  bool stop = false;
+  RunHooks hooks{.before_batch = [&]() -> net::awaitable<bool> { co_return !stop; },
+                 .after_batch = {}};
+  ContainerRunner runner(store, transform, target(Mode::kLive), settings, clock, hooks);
+  std::string seen_reason;
+  net::steady_timer probe(io);
+  // Whenever the runner is found waiting, record why, then stop it and wake it up.
+  std::function<void()> poll = [&] {
+    probe.expires_after(std::chrono::milliseconds(1));
+    probe.async_wait([&](boost::system::error_code) {
+      if (!runner.waiting_reason().empty()) {
+        seen_reason = runner.waiting_reason();
+        stop = true;
+        runner.wake();
+        return;
+      }
+      poll();
+    });
+  };
+  poll();
+  const auto started = std::chrono::steady_clock::now();
+  const RunOutcome outcome = run(runner);
+  CHECK(outcome.status == RunStatus::kStopped);
+  CHECK(seen_reason == "rate limit: 0.5 documents/s");
+  CHECK(runner.progress().batches == 1);
+  // The first batch's one-second burst is credited, but nothing else ran: the wake ended it.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+}
+
+}  // namespace backfilld::engine
