@@ -1,0 +1,74 @@
+#pragma once
+/// The daemon's Prometheus metrics (prometheus-cpp), exposed in text format on /metrics of the
+/// control plane's port. Names are pinned: dashboards and alert rules use them.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "daemon/cosmos/client.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace backfilld::metrics {
+
+/// Label values of one job.
+struct JobLabels {
+  std::string job;        ///< job id
+  std::string container;  ///< container name
+  std::string migration;  ///< manifest id
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  /// backfilld_documents_total{job,container,migration,outcome}: outcome is one of scanned,
+  /// rewritten, skipped, error, owner_mismatch, missing_partition_key.
+  void add_documents(const JobLabels& job, std::string_view outcome, std::uint64_t count);
+  /// backfilld_field_values_total{job,container,migration,field,outcome}: rewritten, skipped,
+  /// error.
+  void add_field_values(const JobLabels& job,
+                        std::string_view field,
+                        std::string_view outcome,
+                        std::uint64_t count);
+  /// backfilld_job_state{job,container,migration,state}: 1 for the current state, 0 for the
+  /// others (queued, running, paused, succeeded, failed, stopped).
+  void set_job_state(const JobLabels& job, std::string_view state);
+  /// backfilld_batch_duration_seconds{job,container,migration} histogram.
+  void observe_batch(const JobLabels& job, std::chrono::steady_clock::duration duration);
+  /// backfilld_job_progress_ratio and backfilld_job_eta_seconds{job,container,migration};
+  /// a negative eta removes the ETA series (unknown).
+  void set_progress(const JobLabels& job, double ratio, double eta_seconds);
+  /// backfilld_inflight_writes{job,container,migration}.
+  void set_inflight_writes(const JobLabels& job, std::int64_t writes);
+  /// backfilld_job_conflicts_total{job,container,migration}: 412s resolved by re-reading.
+  void add_conflicts(const JobLabels& job, std::uint64_t count);
+
+  /// One Cosmos attempt: backfilld_cosmos_requests_total{operation,status},
+  /// backfilld_cosmos_request_charge_total{operation} (RU),
+  /// backfilld_cosmos_request_duration_seconds{operation} histogram,
+  /// backfilld_cosmos_retries_total{operation,cause} when it will be retried, and
+  /// backfilld_cosmos_throttled_total{operation} for every 429.
+  void record_request(const cosmos::RequestEvent& event);
+  /// A RequestObserver that calls record_request, for cosmos::Client::set_observer.
+  cosmos::RequestObserver request_observer();
+
+  /// backfilld_build_info{version,commit} 1; backfilld_up 1 (set at construction).
+  void set_build_info(std::string_view version, std::string_view commit);
+
+  /// The text exposition format (version 0.0.4) of every metric.
+  std::string serialize() const;
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+};
+
+}  // namespace backfilld::metrics
