@@ -33,7 +33,8 @@ class FileStateStore final : public StateStore {
  public:
   /// Creates `directory` (mode 0700) when missing and checks it is writable; removes temp files
   /// a crash left behind. Errors name the path.
-  static common::Result<std::unique_ptr<FileStateStore>> open(const std::filesystem::path& directory);
+  static common::Result<std::unique_ptr<FileStateStore>> open(
+      const std::filesystem::path& directory);
 
   common::Result<void> save(std::string_view job_id, std::string_view json) override;
   common::Result<std::vector<Record>> load_all() override;
