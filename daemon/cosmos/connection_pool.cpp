@@ -114,6 +114,7 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
 
     beast::get_lowest_layer(connection->stream).expires_after(remaining(deadline));
     boost::system::error_code error;
+    bool response_started = false;
     co_await http::async_write(connection->stream, request,
                                net::redirect_error(net::use_awaitable, error));
     if (!error) {
@@ -121,6 +122,7 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
       parser.body_limit(options_.max_response_bytes);
       co_await http::async_read(connection->stream, connection->buffer, parser,
                                 net::redirect_error(net::use_awaitable, error));
+      response_started = parser.got_some();
       if (!error) {
         HttpResponse response = parser.release();
         if (response.keep_alive()) {
@@ -132,7 +134,9 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
       }
     }
     retire(std::move(connection));
-    if (was_reused && attempt == 0 && is_stale_connection(error) && Clock::now() < deadline) {
+    // Once the server began to answer, it had the request: resending could apply it twice.
+    if (was_reused && attempt == 0 && !response_started && is_stale_connection(error) &&
+        Clock::now() < deadline) {
       continue;
     }
     const bool timed_out = error == beast::error::timeout;
