@@ -107,7 +107,8 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
     const HttpRequest& request, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
-    auto acquired = co_await acquire(deadline);
+    // The resend goes over a new connection: the other idle ones are likely stale as well.
+    auto acquired = co_await acquire(deadline, /*fresh=*/attempt > 0);
     if (!acquired) co_return common::Unexpected{std::move(acquired.error())};
     std::unique_ptr<Connection> connection = std::move(acquired.value());
     const bool was_reused = connection->reused;
@@ -148,8 +149,24 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
 }
 
 net::awaitable<common::Result<std::unique_ptr<ConnectionPool::Connection>>> ConnectionPool::acquire(
-    Clock::time_point deadline) {
-  while (idle_.empty() && open_ >= options_.max_connections) {
+    Clock::time_point deadline, bool fresh) {
+  for (;;) {
+    if (!fresh && !idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      connection->reused = true;
+      co_return connection;
+    }
+    if (open_ < options_.max_connections) {
+      ++open_;
+      break;
+    }
+    if (!idle_.empty()) {
+      // No free slot for a new connection: it takes the slot of the longest idle one.
+      close_socket(*idle_.front());
+      idle_.erase(idle_.begin());
+      break;
+    }
     net::steady_timer timer(executor_, deadline);
     waiters_.push_back(&timer);
     boost::system::error_code cancelled;
@@ -159,13 +176,6 @@ net::awaitable<common::Result<std::unique_ptr<ConnectionPool::Connection>>> Conn
       co_return common::fail("timeout", "no free connection within the request deadline");
     }
   }
-  if (!idle_.empty()) {
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    connection->reused = true;
-    co_return connection;
-  }
-  ++open_;
   auto connected = co_await connect(deadline);
   if (!connected) {
     --open_;
@@ -216,10 +226,14 @@ void ConnectionPool::release(std::unique_ptr<Connection> connection) {
 }
 
 void ConnectionPool::retire(std::unique_ptr<Connection> connection) {
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(connection->stream).socket().close(ignored);
+  close_socket(*connection);
   --open_;
   wake_one_waiter();
+}
+
+void ConnectionPool::close_socket(Connection& connection) {
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(connection.stream).socket().close(ignored);
 }
 
 void ConnectionPool::wake_one_waiter() {
