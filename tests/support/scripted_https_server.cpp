@@ -139,6 +139,8 @@ net::awaitable<void> ScriptedHttpsServer::accept_loop() {
     tcp::socket socket =
         co_await acceptor_.async_accept(net::redirect_error(net::use_awaitable, error));
     if (error || stopped_) co_return;
+    // As the client does: without it, Nagle holds the body behind the header for an ACK.
+    socket.set_option(tcp::no_delay(true), error);
     auto session = std::make_shared<Session>(std::move(socket), tls_, connections_accepted_++);
     std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
     sessions_.push_back(session);
