@@ -107,13 +107,15 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
     const HttpRequest& request, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
-    auto acquired = co_await acquire(deadline);
+    // The resend goes over a new connection: the other idle ones are likely stale as well.
+    auto acquired = co_await acquire(deadline, /*fresh=*/attempt > 0);
     if (!acquired) co_return common::Unexpected{std::move(acquired.error())};
     std::unique_ptr<Connection> connection = std::move(acquired.value());
     const bool was_reused = connection->reused;
 
     beast::get_lowest_layer(connection->stream).expires_after(remaining(deadline));
     boost::system::error_code error;
+    bool response_started = false;
     co_await http::async_write(connection->stream, request,
                                net::redirect_error(net::use_awaitable, error));
     if (!error) {
@@ -121,6 +123,7 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
       parser.body_limit(options_.max_response_bytes);
       co_await http::async_read(connection->stream, connection->buffer, parser,
                                 net::redirect_error(net::use_awaitable, error));
+      response_started = parser.got_some();
       if (!error) {
         HttpResponse response = parser.release();
         if (response.keep_alive()) {
@@ -132,7 +135,9 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
       }
     }
     retire(std::move(connection));
-    if (was_reused && attempt == 0 && is_stale_connection(error) && Clock::now() < deadline) {
+    // Once the server began to answer, it had the request: resending could apply it twice.
+    if (was_reused && attempt == 0 && !response_started && is_stale_connection(error) &&
+        Clock::now() < deadline) {
       continue;
     }
     const bool timed_out = error == beast::error::timeout;
@@ -144,8 +149,24 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
 }
 
 net::awaitable<common::Result<std::unique_ptr<ConnectionPool::Connection>>> ConnectionPool::acquire(
-    Clock::time_point deadline) {
-  while (idle_.empty() && open_ >= options_.max_connections) {
+    Clock::time_point deadline, bool fresh) {
+  for (;;) {
+    if (!fresh && !idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      connection->reused = true;
+      co_return connection;
+    }
+    if (open_ < options_.max_connections) {
+      ++open_;
+      break;
+    }
+    if (!idle_.empty()) {
+      // No free slot for a new connection: it takes the slot of the longest idle one.
+      close_socket(*idle_.front());
+      idle_.erase(idle_.begin());
+      break;
+    }
     net::steady_timer timer(executor_, deadline);
     waiters_.push_back(&timer);
     boost::system::error_code cancelled;
@@ -155,13 +176,6 @@ net::awaitable<common::Result<std::unique_ptr<ConnectionPool::Connection>>> Conn
       co_return common::fail("timeout", "no free connection within the request deadline");
     }
   }
-  if (!idle_.empty()) {
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    connection->reused = true;
-    co_return connection;
-  }
-  ++open_;
   auto connected = co_await connect(deadline);
   if (!connected) {
     --open_;
@@ -212,10 +226,14 @@ void ConnectionPool::release(std::unique_ptr<Connection> connection) {
 }
 
 void ConnectionPool::retire(std::unique_ptr<Connection> connection) {
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(connection->stream).socket().close(ignored);
+  close_socket(*connection);
   --open_;
   wake_one_waiter();
+}
+
+void ConnectionPool::close_socket(Connection& connection) {
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(connection.stream).socket().close(ignored);
 }
 
 void ConnectionPool::wake_one_waiter() {

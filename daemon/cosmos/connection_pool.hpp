@@ -71,10 +71,13 @@ class ConnectionPool {
   struct Connection;
   using Clock = std::chrono::steady_clock;
 
-  net::awaitable<common::Result<std::unique_ptr<Connection>>> acquire(Clock::time_point deadline);
+  /// An idle connection, else a new one once there is room; `fresh`: a new one in any case.
+  net::awaitable<common::Result<std::unique_ptr<Connection>>> acquire(Clock::time_point deadline,
+                                                                      bool fresh);
   net::awaitable<common::Result<std::unique_ptr<Connection>>> connect(Clock::time_point deadline);
   void release(std::unique_ptr<Connection> connection);
   void retire(std::unique_ptr<Connection> connection);
+  static void close_socket(Connection& connection);
   void wake_one_waiter();
 
   net::any_io_executor executor_;
