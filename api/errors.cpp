@@ -15,7 +15,7 @@ constexpr std::string_view kJson = "application/json";
 
 // Codes of every layer that reach HTTP. A code missing here answers 500: add it here, and only
 // here.
-constexpr std::array<std::pair<std::string_view, http::status>, 16> kStatusByCode{{
+constexpr std::array<std::pair<std::string_view, http::status>, 17> kStatusByCode{{
     {"invalid_request", http::status::bad_request},
     {"invalid_json", http::status::bad_request},
     {"unauthorized", http::status::unauthorized},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<std::string_view, http::status>, 16> kStatusByCod
     {"unsupported_media_type", http::status::unsupported_media_type},
     {"unprocessable", http::status::unprocessable_entity},
     {"invalid_manifest", http::status::unprocessable_entity},
+    {"live_gate", http::status::unprocessable_entity},
     {"header_too_large", http::status::request_header_fields_too_large},
     {"too_many_requests", http::status::too_many_requests},
     {"unavailable", http::status::service_unavailable},

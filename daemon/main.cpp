@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "daemon/cli/run_command.hpp"
+#include "daemon/cli/serve_command.hpp"
 #include "daemon/common/env.hpp"
 #include "daemon/common/logging.hpp"
 
@@ -17,10 +18,17 @@ constexpr const char* kUsage =
     "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--batch-size N]\n"
     "                     [--write-concurrency N] [--verbose] [--log-format human|json]\n"
     "                     [--insecure-skip-tls-verify]\n"
+    "       backfilld serve [--listen ADDR] [--state-dir DIR] [--manifest-dir DIR]\n"
+    "                       [--max-running-jobs N] [--max-jobs-per-container N]\n"
+    "                       [--allow-live-without-dry-run] [--grace-period SECONDS]\n"
+    "                       [--write-concurrency N] [--environment NAME] [--verbose]\n"
+    "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
     "       backfilld --version\n"
     "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
     "FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), FIELD_ENCRYPT_KEY,\n"
-    "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE.\n";
+    "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE; serve also BACKFILLD_LISTEN,\n"
+    "BACKFILLD_STATE_DIR, BACKFILLD_MANIFEST_DIR, BACKFILLD_ENVIRONMENT,\n"
+    "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n";
 
 int run(const std::vector<std::string>& args) {
   cli::RunCommandOptions options;
@@ -61,6 +69,47 @@ int run(const std::vector<std::string>& args) {
   return cli::run_command(options, common::process_env());
 }
 
+int serve(const std::vector<std::string>& args) {
+  cli::ServeCommandOptions options;
+  std::string log_format = "human";
+  bool allow_live_without_dry_run = false;
+  long grace_seconds = options.grace_period.count();
+  po::options_description description("serve");
+  description.add_options()("listen", po::value(&options.listen))(
+      "state-dir", po::value(&options.state_dir))("manifest-dir", po::value(&options.manifest_dir))(
+      "environment", po::value(&options.environment))("max-running-jobs",
+                                                      po::value(&options.max_running_jobs))(
+      "max-jobs-per-container", po::value(&options.max_jobs_per_container))(
+      "allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run))(
+      "grace-period", po::value(&grace_seconds))(
+      "write-concurrency", po::value(&options.write_concurrency))("verbose", po::bool_switch())(
+      "log-format", po::value(&log_format))("insecure-skip-tls-verify",
+                                            po::bool_switch(&options.insecure_skip_tls_verify));
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(description).run(), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    std::cerr << "backfilld serve: " << error.what() << "\n" << kUsage;
+    return cli::kExitUsage;
+  }
+  auto format = common::parse_log_format(log_format);
+  if (!format) {
+    std::cerr << "backfilld serve: " << format.error().message << "\n";
+    return cli::kExitUsage;
+  }
+  if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0 ||
+      options.write_concurrency < 1 || options.write_concurrency > 256) {
+    std::cerr << "backfilld serve: limits must be at least 1, --write-concurrency at most 256, "
+                 "--grace-period not negative\n";
+    return cli::kExitUsage;
+  }
+  options.require_dry_run = !allow_live_without_dry_run;
+  options.grace_period = std::chrono::seconds(grace_seconds);
+  common::configure_logging(*format, values["verbose"].as<bool>());
+  return cli::serve_command(std::move(options), common::process_env());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,6 +123,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "run") return run({args.begin() + 1, args.end()});
+  if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
   std::cerr << "backfilld: unknown command \"" << args[0] << "\"\n" << kUsage;
   return cli::kExitUsage;
 }

@@ -65,9 +65,8 @@ class Client final : public DocumentStore {
   net::awaitable<Result<WriteAck>> upsert_document(const ContainerRef& container,
                                                    const PartitionKey& key,
                                                    std::string body);
-  /// The container's partition key ranges.
   net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
-      const ContainerRef& container);
+      const ContainerRef& container) override;
 
   /// Creates a database; false when it already existed.
   net::awaitable<Result<bool>> create_database(std::string_view id);

@@ -3,6 +3,7 @@
 /// interface; cosmos::Client implements it, unit tests fake it.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/error.hpp"
@@ -28,6 +29,10 @@ class DocumentStore {
                                                             const PartitionKey& key,
                                                             std::string body,
                                                             std::string_view if_match) = 0;
+
+  /// The container's partition key ranges (a scan or count can go range by range).
+  virtual net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
+      const ContainerRef& container) = 0;
 };
 
 }  // namespace backfilld::cosmos

@@ -41,6 +41,12 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
       const cosmos::QueryRequest& request) override {
     ++queries;
     last_query = request;
+    if (request.query.find("COUNT(1)") != std::string::npos) {
+      cosmos::QueryPage count;
+      count.body.Parse(("{\"Documents\":[" + std::to_string(order_.size()) + "]}").c_str());
+      co_return count;
+    }
+    if (on_query) on_query(request);
     const std::size_t offset = request.continuation.empty() ? 0 : std::stoul(request.continuation);
     const std::size_t end =
         std::min(order_.size(), offset + static_cast<std::size_t>(request.max_item_count));
@@ -88,6 +94,12 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     co_return cosmos::WriteAck{200, documents_[key_id].etag, 1};
   }
 
+  net::awaitable<cosmos::Result<std::vector<cosmos::PartitionKeyRange>>> read_partition_key_ranges(
+      const cosmos::ContainerRef&) override {
+    co_return std::vector<cosmos::PartitionKeyRange>{{"0", "", "FF", {}}};
+  }
+
+  std::function<void(const cosmos::QueryRequest&)> on_query;
   std::function<void(const std::string& id)> before_replace;
   std::function<bool(const std::string& id)> fail_replace;
   int queries = 0;

@@ -30,3 +30,21 @@ inline void run_sync(net::io_context& io, net::awaitable<void> task) {
 }
 
 }  // namespace backfilld::testing
+
+namespace backfilld::testing {
+
+/// Runs handlers until `done()` holds; false when nothing became ready for `idle` (only timers
+/// far away, or no work at all) or after `limit` handlers.
+template <class Predicate>
+bool run_until(net::io_context& io,
+               Predicate done,
+               std::size_t limit = 1'000'000,
+               std::chrono::milliseconds idle = std::chrono::milliseconds(200)) {
+  io.restart();
+  for (std::size_t handlers = 0; !done(); ++handlers) {
+    if (handlers >= limit || io.run_one_for(idle) == 0) return done();
+  }
+  return true;
+}
+
+}  // namespace backfilld::testing

@@ -1,0 +1,329 @@
+#include "api/jobs_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "api/errors.hpp"
+#include "api/message.hpp"
+#include "daemon/common/json.hpp"
+
+namespace backfilld::api {
+namespace {
+
+using Allocator = rapidjson::Document::AllocatorType;
+using SyncHandler = std::function<Response(const Request&, const PathParams&)>;
+
+/// Every job handler is synchronous: the manager answers at once and runs jobs on its own.
+Handler sync(SyncHandler handler) {
+  return [handler = std::move(handler)](const Request& request,
+                                        const PathParams& params) -> net::awaitable<Response> {
+    co_return handler(request, params);
+  };
+}
+
+Response fail(std::string code, std::string message) {
+  return error_response(common::Error{std::move(code), std::move(message)});
+}
+
+/// Refuses members other than `allowed`, naming the first unknown one.
+common::Result<void> only_known(const rapidjson::Value& body, std::set<std::string_view> allowed) {
+  for (const auto& member : body.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    if (!allowed.contains(name)) {
+      return common::fail("invalid_request", std::string(name) + ": unknown field");
+    }
+  }
+  return {};
+}
+
+common::Result<std::string> optional_string(const rapidjson::Value& body, std::string_view name) {
+  const rapidjson::Value* value = common::find_member(body, name);
+  if (value == nullptr || value->IsNull()) return std::string();
+  if (!value->IsString()) {
+    return common::fail("invalid_request", std::string(name) + ": must be a string");
+  }
+  return std::string(value->GetString(), value->GetStringLength());
+}
+
+/// The body of pause/resume/stop/patch: optional; an empty body is fine.
+common::Result<rapidjson::Document> optional_body(const Request& request) {
+  if (request.message.body().empty()) {
+    rapidjson::Document empty(rapidjson::kObjectType);
+    return empty;
+  }
+  auto body = parse_json_body(request);
+  if (!body) return common::Unexpected{body.error()};
+  if (!body->IsObject()) return common::fail("invalid_request", "body: must be a JSON object");
+  return body;
+}
+
+/// Who asked: the body's "operator", else the X-Operator header, else "unknown".
+std::string operator_of(const Request& request, const rapidjson::Value& body) {
+  if (auto name = common::string_member(body, "operator"); name && !name->empty()) {
+    return std::string(*name);
+  }
+  if (const auto it = request.message.find("X-Operator"); it != request.message.end()) {
+    return std::string(it->value());
+  }
+  return "unknown";
+}
+
+void audit(const Request& request,
+           std::string_view who,
+           std::string_view action,
+           std::string_view outcome) {
+  spdlog::info("audit: operator={} caller={} action={} outcome={} request={}", who,
+               to_string(request.caller), action, outcome, request.id);
+}
+
+common::Result<std::optional<double>> optional_number(const rapidjson::Value& body,
+                                                      std::string_view name) {
+  const rapidjson::Value* value = common::find_member(body, name);
+  if (value == nullptr || value->IsNull()) return std::optional<double>();
+  if (!value->IsNumber()) {
+    return common::fail("invalid_request", std::string(name) + ": must be a number");
+  }
+  return std::optional<double>(value->GetDouble());
+}
+
+common::Result<std::optional<std::uint32_t>> optional_count(const rapidjson::Value& body,
+                                                            std::string_view name) {
+  const rapidjson::Value* value = common::find_member(body, name);
+  if (value == nullptr || value->IsNull()) return std::optional<std::uint32_t>();
+  if (!value->IsUint()) {
+    return common::fail("invalid_request", std::string(name) + ": must be a positive integer");
+  }
+  return std::optional<std::uint32_t>(value->GetUint());
+}
+
+common::Result<jobs::KnobPatch> knob_patch(const rapidjson::Value& body) {
+  jobs::KnobPatch patch;
+  auto batch_size = optional_count(body, "batchSize");
+  if (!batch_size) return common::Unexpected{batch_size.error()};
+  auto concurrency = optional_count(body, "writeConcurrency");
+  if (!concurrency) return common::Unexpected{concurrency.error()};
+  auto documents = optional_number(body, "maxDocumentsPerSecond");
+  if (!documents) return common::Unexpected{documents.error()};
+  auto request_units = optional_number(body, "maxRequestUnitsPerSecond");
+  if (!request_units) return common::Unexpected{request_units.error()};
+  patch.batch_size = *batch_size;
+  patch.write_concurrency = *concurrency;
+  patch.max_documents_per_second = *documents;
+  patch.max_request_units_per_second = *request_units;
+  return patch;
+}
+
+/// A manifestPath must stay inside the manifest directory.
+common::Result<std::filesystem::path> manifest_file(const std::filesystem::path& directory,
+                                                    const std::string& relative) {
+  if (directory.empty()) {
+    return common::fail("forbidden",
+                        "manifestPath: this daemon has no manifest directory; send the manifest");
+  }
+  const std::filesystem::path path(relative);
+  if (relative.empty() || path.is_absolute()) {
+    return common::fail("invalid_request",
+                        "manifestPath: must be relative to the manifest directory");
+  }
+  for (const auto& part : path) {
+    if (part == "..") {
+      return common::fail("forbidden", "manifestPath: must not leave the manifest directory");
+    }
+  }
+  return directory / path;
+}
+
+Response status_of(const jobs::JobManager& manager, const jobs::Job& job, http::status status) {
+  rapidjson::Document body;
+  to_status_json(job, manager.live(job), body, body.GetAllocator());
+  return json_response(status, body);
+}
+
+Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const Request& request) {
+  auto body = parse_json_body(request);
+  if (!body) return error_response(body.error());
+  if (!body->IsObject()) return fail("invalid_request", "body: must be a JSON object");
+  if (auto known = only_known(*body, {"manifest", "manifestPath", "dryRun", "operator",
+                                      "backupConfirmed", "container", "knobs"});
+      !known) {
+    return error_response(known.error());
+  }
+  const rapidjson::Value* inline_manifest = common::find_member(*body, "manifest");
+  auto manifest_path = optional_string(*body, "manifestPath");
+  if (!manifest_path) return error_response(manifest_path.error());
+  if ((inline_manifest != nullptr) == !manifest_path->empty()) {
+    return fail("invalid_request", "exactly one of manifest and manifestPath is required");
+  }
+  common::Result<migrations::Manifest> manifest = common::fail("", "");
+  if (inline_manifest != nullptr) {
+    manifest = migrations::parse_manifest(*inline_manifest);
+  } else {
+    auto path = manifest_file(options.manifest_dir, *manifest_path);
+    if (!path) return error_response(path.error());
+    manifest = migrations::load_manifest_file(path->string());
+  }
+  if (!manifest) return error_response(manifest.error());
+
+  jobs::SubmitRequest submission;
+  submission.manifest = std::move(manifest.value());
+  if (const rapidjson::Value* dry_run = common::find_member(*body, "dryRun")) {
+    if (!dry_run->IsBool()) return fail("invalid_request", "dryRun: must be true or false");
+    submission.dry_run = dry_run->GetBool();
+  }
+  for (auto [name, target] : {std::pair{"operator", &submission.operator_name},
+                              std::pair{"backupConfirmed", &submission.backup_confirmed},
+                              std::pair{"container", &submission.container}}) {
+    auto value = optional_string(*body, name);
+    if (!value) return error_response(value.error());
+    *target = std::move(value.value());
+  }
+  if (const rapidjson::Value* knobs = common::find_member(*body, "knobs")) {
+    if (!knobs->IsObject()) return fail("invalid_request", "knobs: must be an object");
+    if (auto known = only_known(*knobs, {"batchSize", "writeConcurrency", "maxDocumentsPerSecond",
+                                         "maxRequestUnitsPerSecond"});
+        !known) {
+      return fail("invalid_request", "knobs." + known.error().message);
+    }
+    auto patch = knob_patch(*knobs);
+    if (!patch) return fail("invalid_request", "knobs." + patch.error().message);
+    engine::RunSettings settings;
+    settings.batch_size = patch->batch_size.value_or(submission.manifest.batch_size);
+    if (patch->write_concurrency) settings.write_concurrency = *patch->write_concurrency;
+    settings.max_documents_per_second = patch->max_documents_per_second.value_or(0);
+    settings.max_request_units_per_second = patch->max_request_units_per_second.value_or(0);
+    if (settings.batch_size < 1 || settings.batch_size > 1000) {
+      return fail("invalid_request", "knobs.batchSize: must be an integer from 1 to 1000");
+    }
+    if (settings.write_concurrency < 1 || settings.write_concurrency > 256) {
+      return fail("invalid_request", "knobs.writeConcurrency: must be an integer from 1 to 256");
+    }
+    if (settings.max_documents_per_second < 0 || settings.max_request_units_per_second < 0) {
+      return fail("invalid_request", "knobs: rate limits must be 0 (no limit) or more");
+    }
+    submission.knobs = settings;
+  }
+  const std::string who = submission.operator_name.empty() ? "unknown" : submission.operator_name;
+  const std::string action =
+      std::string(submission.dry_run ? "submit dry run " : "submit live ") + submission.manifest.id;
+  auto ids = manager.submit(std::move(submission));
+  if (!ids) {
+    audit(request, who, action, "refused: " + ids.error().message);
+    return error_response(ids.error());
+  }
+  rapidjson::Document response(rapidjson::kObjectType);
+  rapidjson::Value list(rapidjson::kArrayType);
+  std::string joined;
+  for (const std::string& id : *ids) {
+    list.PushBack(rapidjson::Value(id.c_str(), response.GetAllocator()), response.GetAllocator());
+    joined += (joined.empty() ? "" : ",") + id;
+  }
+  response.AddMember("jobs", list, response.GetAllocator());
+  audit(request, who, action, "created " + joined);
+  return json_response(http::status::created, response);
+}
+
+/// pause, resume and stop share their shape.
+Handler control(jobs::JobManager& manager,
+                std::string_view action,
+                common::Result<void> (jobs::JobManager::*operation)(std::string_view,
+                                                                    std::string_view)) {
+  return sync([&manager, action = std::string(action), operation](const Request& request,
+                                                                  const PathParams& params) {
+    auto body = optional_body(request);
+    if (!body) return error_response(body.error());
+    if (auto known = only_known(*body, {"operator"}); !known) return error_response(known.error());
+    const std::string id(params.at("id"));
+    const std::string who = operator_of(request, *body);
+    auto done = (manager.*operation)(id, who);
+    audit(request, who, action + " " + id, done ? "ok" : "refused: " + done.error().message);
+    if (!done) return error_response(done.error());
+    return status_of(manager, *manager.find(id), http::status::ok);
+  });
+}
+
+}  // namespace
+
+void add_job_routes(Router& router,
+                    jobs::JobManager& manager,
+                    metrics::Metrics& metrics,
+                    JobsApiOptions options) {
+  auto shared_options = std::make_shared<JobsApiOptions>(std::move(options));
+
+  router.add(http::verb::post, "/v1/jobs",
+             sync([&manager, shared_options](const Request& request, const PathParams&) {
+               return submit(manager, *shared_options, request);
+             }));
+  router.add(http::verb::get, "/v1/jobs", sync([&manager](const Request&, const PathParams&) {
+               rapidjson::Document body(rapidjson::kObjectType);
+               auto& allocator = body.GetAllocator();
+               rapidjson::Value list(rapidjson::kArrayType);
+               for (const jobs::Job* job : manager.list()) {
+                 rapidjson::Value status;
+                 to_status_json(*job, manager.live(*job), status, allocator);
+                 list.PushBack(status, allocator);
+               }
+               body.AddMember("jobs", list, allocator);
+               return json_response(http::status::ok, body);
+             }));
+  router.add(http::verb::get, "/v1/jobs/{id}",
+             sync([&manager](const Request&, const PathParams& params) {
+               const jobs::Job* job = manager.find(params.at("id"));
+               if (job == nullptr) {
+                 return fail("not_found", "no job " + std::string(params.at("id")));
+               }
+               return status_of(manager, *job, http::status::ok);
+             }));
+  router.add(
+      http::verb::patch, "/v1/jobs/{id}",
+      sync([&manager](const Request& request, const PathParams& params) {
+        auto body = optional_body(request);
+        if (!body) return error_response(body.error());
+        if (auto known = only_known(*body, {"operator", "batchSize", "writeConcurrency",
+                                            "maxDocumentsPerSecond", "maxRequestUnitsPerSecond"});
+            !known) {
+          return error_response(known.error());
+        }
+        auto patch = knob_patch(*body);
+        if (!patch) return error_response(patch.error());
+        const std::string id(params.at("id"));
+        const std::string who = operator_of(request, *body);
+        auto done = manager.patch(id, *patch, who);
+        audit(request, who, "patch " + id + " " + common::to_json(*body),
+              done ? "ok" : "refused: " + done.error().message);
+        if (!done) return error_response(done.error());
+        return status_of(manager, *manager.find(id), http::status::ok);
+      }));
+  router.add(http::verb::post, "/v1/jobs/{id}/pause",
+             control(manager, "pause", &jobs::JobManager::pause));
+  router.add(http::verb::post, "/v1/jobs/{id}/resume",
+             control(manager, "resume", &jobs::JobManager::resume));
+  router.add(http::verb::post, "/v1/jobs/{id}/stop",
+             control(manager, "stop", &jobs::JobManager::stop));
+  router.add(http::verb::get, "/v1/jobs/{id}/report",
+             sync([&manager](const Request&, const PathParams& params) {
+               const jobs::Job* job = manager.find(params.at("id"));
+               if (job == nullptr) {
+                 return fail("not_found", "no job " + std::string(params.at("id")));
+               }
+               const jobs::Job* dry_run =
+                   job->dry_run_job.empty() ? nullptr : manager.find(job->dry_run_job);
+               rapidjson::Document body;
+               to_report_json(*job, dry_run, body, body.GetAllocator());
+               return json_response(http::status::ok, body);
+             }));
+  router.add(http::verb::get, "/healthz", sync([](const Request&, const PathParams&) {
+               return json_response(http::status::ok, std::string(R"({"status":"ok"})"));
+             }));
+  router.add(http::verb::get, "/readyz", sync([shared_options](const Request&, const PathParams&) {
+               const bool ready = !shared_options->ready || shared_options->ready();
+               return ready ? json_response(http::status::ok, std::string(R"({"status":"ready"})"))
+                            : fail("unavailable", "not ready: starting or shutting down");
+             }));
+  router.add(http::verb::get, "/metrics", sync([&metrics](const Request&, const PathParams&) {
+               return text_response(http::status::ok, metrics.serialize(),
+                                    "text/plain; version=0.0.4; charset=utf-8");
+             }));
+}
+
+}  // namespace backfilld::api

@@ -1,0 +1,42 @@
+#include "daemon/jobs/job.hpp"
+
+#include <array>
+#include <utility>
+
+namespace backfilld::jobs {
+namespace {
+
+constexpr std::array<std::pair<JobState, std::string_view>, 6> kStateNames = {{
+    {JobState::kQueued, "queued"},
+    {JobState::kRunning, "running"},
+    {JobState::kPaused, "paused"},
+    {JobState::kSucceeded, "succeeded"},
+    {JobState::kFailed, "failed"},
+    {JobState::kStopped, "stopped"},
+}};
+
+}  // namespace
+
+std::string_view to_string(JobState state) {
+  for (const auto& [value, name] : kStateNames) {
+    if (value == state) return name;
+  }
+  return "unknown";
+}
+
+std::optional<JobState> parse_job_state(std::string_view text) {
+  for (const auto& [value, name] : kStateNames) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+bool is_terminal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed || state == JobState::kStopped;
+}
+
+std::string_view Job::rewritten_name() const {
+  return manifest.kind == migrations::kEncryptFieldsKind ? "encrypted" : "rewritten";
+}
+
+}  // namespace backfilld::jobs

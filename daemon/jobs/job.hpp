@@ -1,0 +1,59 @@
+#pragma once
+/// A job: one container of a submitted manifest, with its state, knobs and checkpoint.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/engine/container_runner.hpp"
+#include "migrations/manifest.hpp"
+
+namespace backfilld::jobs {
+
+/// queued -> running <-> paused -> succeeded | failed | stopped
+enum class JobState { kQueued, kRunning, kPaused, kSucceeded, kFailed, kStopped };
+
+std::string_view to_string(JobState state);
+std::optional<JobState> parse_job_state(std::string_view text);
+bool is_terminal(JobState state);
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct Job {
+  std::string id;
+  std::uint64_t sequence = 0;  ///< submission order, kept across restarts
+  migrations::Manifest manifest;
+  std::string container;
+  std::string database;
+  bool dry_run = true;
+  std::string operator_name;     ///< who submitted it
+  std::string backup_confirmed;  ///< the attested backup or restore point (live runs)
+  std::string dry_run_job;       ///< live runs: the succeeded dry run that cleared the gate
+
+  JobState state = JobState::kQueued;
+  bool pause_requested = false;  ///< pauses at the next batch boundary; survives restarts
+  std::string reason;            ///< why failed or stopped
+  engine::RunSettings knobs;
+  engine::Progress progress;                     ///< as of the last checkpoint
+  std::optional<std::uint64_t> estimated_total;  ///< from a count query at start
+
+  TimePoint submitted_at{};
+  TimePoint started_at{};
+  TimePoint finished_at{};
+  TimePoint last_checkpoint_at{};
+  std::string stopped_by;  ///< operator who stopped it
+
+  // For the release record (plan step 8).
+  std::string key_provider;
+  std::string key_id;
+  std::string build_commit;
+  std::string environment;
+
+  /// The container's spec in the manifest (always present for a valid job).
+  const migrations::ContainerSpec& spec() const { return *manifest.find_container(container); }
+  /// "encrypted" for encryption kinds, "rewritten" for the others.
+  std::string_view rewritten_name() const;
+};
+
+}  // namespace backfilld::jobs

@@ -1,0 +1,43 @@
+#pragma once
+/// Jobs as JSON: the state file a checkpoint writes (and a restart reads), the status the API
+/// shows, and the release record of the plan's step 8. None of them holds plaintext or keys.
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <string>
+
+#include "daemon/common/result.hpp"
+#include "daemon/jobs/job.hpp"
+
+namespace backfilld::jobs {
+
+/// The job's persistent state: manifest, knobs, checkpoint (continuation, counts), times.
+std::string to_state_json(const Job& job);
+
+/// Reads a state file back; errors name the member at fault.
+common::Result<Job> from_state_json(std::string_view json);
+
+/// What only a live daemon knows about a job.
+struct JobLive {
+  engine::Counts observed;     ///< counts including a batch that crossed a stop criterion
+  double rate_per_second = 0;  ///< documents scanned per second in this run
+  std::optional<double> eta_seconds;
+  std::string waiting;  ///< why it is not making progress right now, or ""
+  std::size_t inflight_writes = 0;
+  bool pause_requested = false;
+  bool stop_requested = false;
+};
+
+/// GET /v1/jobs/{id}: state, counts per field, progress, rate, ETA, waiting reason, knobs.
+void to_status_json(const Job& job,
+                    const JobLive& live,
+                    rapidjson::Value& out,
+                    rapidjson::Document::AllocatorType& allocator);
+
+/// GET /v1/jobs/{id}/report: the release record. `dry_run` is the dry run a live job relied on.
+void to_report_json(const Job& job,
+                    const Job* dry_run,
+                    rapidjson::Value& out,
+                    rapidjson::Document::AllocatorType& allocator);
+
+}  // namespace backfilld::jobs

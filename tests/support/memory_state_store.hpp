@@ -1,0 +1,26 @@
+#pragma once
+/// A StateStore in memory, for unit tests of the job manager.
+#include <map>
+#include <string>
+
+#include "daemon/state/state_store.hpp"
+
+namespace backfilld::testing {
+
+class MemoryStateStore final : public state::StateStore {
+ public:
+  common::Result<void> save(std::string_view job_id, std::string_view json) override {
+    records[std::string(job_id)] = std::string(json);
+    ++saves;
+    return {};
+  }
+  common::Result<std::vector<state::Record>> load_all() override {
+    std::vector<state::Record> all;
+    for (const auto& [id, json] : records) all.push_back({id, json});
+    return all;
+  }
+  std::map<std::string, std::string> records;
+  int saves = 0;
+};
+
+}  // namespace backfilld::testing

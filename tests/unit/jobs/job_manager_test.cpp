@@ -1,0 +1,294 @@
+#include "daemon/jobs/job_manager.hpp"
+
+#include <doctest/doctest.h>
+
+#include "daemon/common/json.hpp"
+#include "tests/support/fake_document_store.hpp"
+#include "tests/support/memory_state_store.hpp"
+#include "tests/support/run_sync.hpp"
+
+namespace backfilld::jobs {
+namespace {
+
+using testing::run_until;
+
+migrations::Manifest manifest(std::string id = "enc-v1", std::uint64_t max_errors = 0) {
+  migrations::Manifest m;
+  m.id = std::move(id);
+  m.kind = std::string(migrations::kEncryptFieldsKind);
+  m.product_id = "notelett";
+  m.batch_size = 2;
+  m.stop.max_errors = max_errors;
+  m.rollback = "forward-only";
+  for (const char* name : {"notes", "memories"}) {
+    migrations::ContainerSpec spec;
+    spec.name = name;
+    spec.partition_key_path = "/ws";
+    spec.fields = {"body"};
+    spec.context = name;
+    spec.user_id_field = "userId";
+    m.containers.push_back(spec);
+  }
+  return m;
+}
+
+KeyState keys(bool enabled = true) {
+  crypto::KeyBytes key{};
+  key.fill(7);
+  return KeyState{std::make_unique<crypto::StaticKeyring>(
+                      "env", "k1", std::map<std::string, crypto::KeyBytes>{{"k1", key}}),
+                  enabled,
+                  {}};
+}
+
+struct Fixture {
+  net::io_context io;
+  testing::FakeDocumentStore store;
+  testing::MemoryStateStore states;
+  metrics::Metrics metrics;
+  engine::SystemClock clock;
+  ManagerOptions options{.max_running_jobs = 2,
+                         .max_jobs_per_container = 1,
+                         .require_dry_run = true,
+                         .default_database = "db",
+                         .environment = "test",
+                         .build_commit = "abc123",
+                         .default_knobs = {}};
+
+  Fixture() {
+    for (int i = 0; i < 7; ++i) {
+      store.put(R"({"id":"n)" + std::to_string(i) +
+                R"(","ws":"w","userId":"u","productId":"notelett","body":"secret )" +
+                std::to_string(i) + R"("})");
+    }
+  }
+
+  std::unique_ptr<JobManager> make(KeyState key_state = keys()) {
+    return std::make_unique<JobManager>(io.get_executor(), store, states, metrics, clock,
+                                        std::move(key_state), options);
+  }
+
+  std::vector<std::string> submit(JobManager& manager,
+                                  bool dry_run,
+                                  std::string container = "",
+                                  migrations::Manifest m = manifest()) {
+    auto ids = manager.submit(SubmitRequest{.manifest = std::move(m),
+                                            .dry_run = dry_run,
+                                            .operator_name = "alice",
+                                            .backup_confirmed = dry_run ? "" : "pitr-2026-11-24",
+                                            .container = std::move(container),
+                                            .knobs = std::nullopt});
+    REQUIRE_MESSAGE(ids.ok(), ids.error().message);
+    return ids.value();
+  }
+
+  bool finished(JobManager& manager, const std::vector<std::string>& ids) {
+    return run_until(io, [&] {
+      return std::all_of(ids.begin(), ids.end(), [&](const std::string& id) {
+        return is_terminal(manager.find(id)->state);
+      });
+    });
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "a manifest becomes one job per container, run in order to success") {
+  auto manager = make();
+  const auto ids = submit(*manager, true);
+  REQUIRE(ids.size() == 2);
+  REQUIRE(finished(*manager, ids));
+  const Job& notes = *manager->find(ids[0]);
+  CHECK(notes.container == "notes");
+  CHECK(notes.state == JobState::kSucceeded);
+  CHECK(notes.progress.counts.scanned == 7);
+  CHECK(notes.progress.counts.rewritten == 7);
+  CHECK(notes.estimated_total == 7);
+  CHECK(store.replaces == 0);  // dry run
+  CHECK(manager->find(ids[1])->sequence > notes.sequence);
+  // The final state is persisted.
+  auto stored = from_state_json(states.records.at(ids[0]));
+  REQUIRE(stored.ok());
+  CHECK(stored->state == JobState::kSucceeded);
+  CHECK(stored->progress.counts.scanned == 7);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the live gate names the condition that failed") {
+  SUBCASE("keys disabled") {
+    auto manager = make(keys(false));
+    auto refused = manager->submit({manifest(), false, "alice", "pitr", "", std::nullopt});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "live_gate");
+    CHECK(refused.error().message.find("FIELD_ENCRYPT_ENABLED") != std::string::npos);
+  }
+  SUBCASE("keys failed to load") {
+    auto manager = make(KeyState{nullptr, true, "FIELD_ENCRYPT_KEY is not base64"});
+    auto refused = manager->submit({manifest(), false, "alice", "pitr", "", std::nullopt});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("FIELD_ENCRYPT_KEY is not base64") != std::string::npos);
+  }
+  SUBCASE("no backup attested, then no dry run, then accepted") {
+    auto manager = make();
+    auto no_backup = manager->submit({manifest(), false, "alice", "", "", std::nullopt});
+    REQUIRE_FALSE(no_backup.ok());
+    CHECK(no_backup.error().message.find("backupConfirmed") != std::string::npos);
+    auto no_dry_run = manager->submit({manifest(), false, "alice", "pitr", "notes", std::nullopt});
+    REQUIRE_FALSE(no_dry_run.ok());
+    CHECK(no_dry_run.error().message.find("no succeeded dry run") != std::string::npos);
+    CHECK(manager->list().empty());  // nothing was created
+
+    const auto dry = submit(*manager, true, "notes");
+    REQUIRE(finished(*manager, dry));
+    // A dry run of another manifest does not clear this one.
+    auto other =
+        manager->submit({manifest("enc-v2"), false, "alice", "pitr", "notes", std::nullopt});
+    CHECK_FALSE(other.ok());
+    const auto live = submit(*manager, false, "notes");
+    REQUIRE(finished(*manager, live));
+    const Job& job = *manager->find(live[0]);
+    CHECK(job.state == JobState::kSucceeded);
+    CHECK(job.dry_run_job == dry[0]);
+    CHECK(store.replaces == 7);
+    CHECK(job.key_provider == "env");
+    CHECK(job.key_id == "k1");
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "two jobs never run on one container at once; queued jobs wait") {
+  auto manager = make();
+  const auto first = submit(*manager, true, "notes");
+  const auto second = submit(*manager, true, "notes", manifest("enc-v2"));
+  bool overlap = false;
+  std::string second_waiting;
+  store.on_query = [&](const cosmos::QueryRequest&) {
+    const Job& a = *manager->find(first[0]);
+    const Job& b = *manager->find(second[0]);
+    overlap = overlap || (a.state == JobState::kRunning && b.state == JobState::kRunning);
+    if (a.state == JobState::kRunning && second_waiting.empty()) {
+      second_waiting = manager->live(b).waiting;
+    }
+  };
+  REQUIRE(finished(*manager, {first[0], second[0]}));
+  CHECK_FALSE(overlap);
+  CHECK(second_waiting == "queued: another job is running on container notes");
+  CHECK(manager->find(second[0])->started_at >= manager->find(first[0])->finished_at);
+}
+
+TEST_CASE_FIXTURE(Fixture, "pause stops writes at a batch boundary; resume finishes the job") {
+  auto manager = make();
+  REQUIRE(finished(*manager, submit(*manager, true, "notes")));
+  const auto live = submit(*manager, false, "notes");
+  const std::string id = live[0];
+  store.on_query = [&](const cosmos::QueryRequest& request) {
+    if (request.continuation == "2") REQUIRE(manager->pause(id, "bob").ok());
+  };
+  REQUIRE(run_until(io, [&] { return manager->find(id)->state == JobState::kPaused; }));
+  const int writes_when_paused = store.replaces;
+  CHECK(writes_when_paused == 4);  // batches of 2: the one in flight finished, no new one began
+  CHECK(manager->live(*manager->find(id)).waiting == "paused by an operator");
+  CHECK_FALSE(run_until(
+      io, [&] { return store.replaces > writes_when_paused; }, 1000));
+  auto stored = from_state_json(states.records.at(id));
+  CHECK(stored->state == JobState::kPaused);
+
+  CHECK(manager->resume(id, "bob").ok());
+  REQUIRE(finished(*manager, live));
+  CHECK(manager->find(id)->state == JobState::kSucceeded);
+  CHECK(store.replaces == 7);
+}
+
+TEST_CASE_FIXTURE(Fixture, "stop ends a job with the operator's name; patch applies at once") {
+  for (int i = 7; i < 12; ++i) {
+    store.put(R"({"id":"n)" + std::to_string(i) +
+              R"(","ws":"w","userId":"u","productId":"notelett","body":"x"})");
+  }
+  auto manager = make();
+  const auto ids = submit(*manager, true, "notes");
+  const std::string id = ids[0];
+  store.on_query = [&](const cosmos::QueryRequest& request) {
+    if (request.continuation == "2") {
+      REQUIRE(manager->patch(id, KnobPatch{.batch_size = 3}, "bob").ok());
+    }
+    if (request.continuation == "4") REQUIRE(manager->stop(id, "carol").ok());
+  };
+  REQUIRE(finished(*manager, ids));
+  const Job& job = *manager->find(id);
+  CHECK(job.state == JobState::kStopped);
+  CHECK(job.reason == "stopped by operator carol");
+  CHECK(job.knobs.batch_size == 3);
+  CHECK(store.last_query.max_item_count == 3);
+  CHECK(job.progress.counts.scanned == 7);  // 2, 2, then 3 after the patch; then the stop
+  CHECK(manager->stop(id, "carol").error().code == "conflict");
+  CHECK(manager->patch(id, KnobPatch{.batch_size = 5}, "bob").error().code == "conflict");
+}
+
+TEST_CASE_FIXTURE(Fixture, "bad knobs and unknown jobs are refused") {
+  auto manager = make();
+  const auto ids = submit(*manager, true, "notes");
+  CHECK(manager->patch(ids[0], KnobPatch{.batch_size = 0}, "bob").error().code ==
+        "invalid_request");
+  CHECK(manager->patch(ids[0], KnobPatch{.write_concurrency = 1000}, "bob").error().code ==
+        "invalid_request");
+  CHECK(manager->patch(ids[0], KnobPatch{.max_documents_per_second = -1}, "bob").error().code ==
+        "invalid_request");
+  CHECK(manager->pause("job-nope", "bob").error().code == "not_found");
+  CHECK(manager->submit({manifest(), true, "", "", "", std::nullopt}).error().code ==
+        "invalid_request");  // no operator
+  CHECK(manager->submit({manifest(), true, "alice", "", "nope", std::nullopt}).error().code ==
+        "invalid_request");  // unknown container
+  CHECK(manager->submit({manifest(), true, "alice", "", "notes", std::nullopt}).error().code ==
+        "conflict");  // the same job is already queued
+}
+
+TEST_CASE_FIXTURE(Fixture, "shutdown checkpoints a running job; a new daemon resumes it") {
+  std::vector<std::string> ids;
+  {
+    auto manager = make();
+    REQUIRE(finished(*manager, submit(*manager, true, "notes")));
+    ids = submit(*manager, false, "notes");
+    bool shut_down = false;
+    store.on_query = [&](const cosmos::QueryRequest& request) {
+      if (request.continuation == "4") {
+        manager->begin_shutdown();
+        shut_down = true;
+      }
+    };
+    REQUIRE(run_until(
+        io, [&] { return shut_down && manager->find(ids[0])->state == JobState::kQueued; }));
+    store.on_query = nullptr;
+    auto stored = from_state_json(states.records.at(ids[0]));
+    REQUIRE(stored.ok());
+    CHECK(stored->state == JobState::kQueued);
+    // The batch read at continuation 4 was finished and checkpointed before the run ended.
+    CHECK(stored->progress.continuation == "6");
+    CHECK(stored->progress.counts.scanned == 6);
+    CHECK(store.replaces == 6);
+  }
+  auto restarted = make();
+  REQUIRE(restarted->restore().ok());
+  REQUIRE(finished(*restarted, ids));
+  const Job& job = *restarted->find(ids[0]);
+  CHECK(job.state == JobState::kSucceeded);
+  CHECK(job.progress.counts.scanned == 7);  // counts add up across the restart
+  CHECK(job.progress.counts.rewritten == 7);
+  CHECK(store.replaces == 7);  // nothing written twice
+}
+
+TEST_CASE_FIXTURE(Fixture, "a paused job stays paused across a restart") {
+  std::string id;
+  {
+    auto manager = make();
+    id = submit(*manager, true, "notes")[0];
+    REQUIRE(manager->pause(id, "bob").ok());
+    CHECK(manager->find(id)->state == JobState::kPaused);
+  }
+  auto restarted = make();
+  REQUIRE(restarted->restore().ok());
+  CHECK_FALSE(run_until(
+      io, [&] { return restarted->find(id)->state != JobState::kPaused; }, 1000));
+  REQUIRE(restarted->resume(id, "bob").ok());
+  REQUIRE(finished(*restarted, {id}));
+  CHECK(restarted->find(id)->state == JobState::kSucceeded);
+}
+
+}  // namespace backfilld::jobs
