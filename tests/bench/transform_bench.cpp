@@ -2,7 +2,8 @@
 // transform (EncryptFields, live, random IVs) and write back, on ~1 KB NoteLett-like documents.
 // Rates are per CPU second of the benchmark's thread, so a busy machine disturbs them less (caches
 // and frequency still vary: compare runs made one after the other). Not a test: run it by hand,
-//   ./build/tests/bench/transform_bench 2     (2 CPU seconds per row; default 1)
+//   ./build/tests/bench/transform_bench [seconds per row, default 1] [only rows containing this]
+//   ./build/tests/bench/transform_bench 2 "notes parse + encrypt"
 #include <time.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/common/json.hpp"
@@ -118,9 +120,10 @@ rapidjson::Document parse(const std::string& text) {
 
 /// Runs `step` over `documents` round-robin for about `seconds` of CPU time; documents per
 /// CPU second.
-double measure(const std::vector<std::string>& documents,
-               double seconds,
-               const std::function<std::size_t(const std::string&, std::size_t)>& step) {
+/// The work of one row for one document: its text and its index; returns something to keep.
+using Step = std::function<std::size_t(const std::string&, std::size_t)>;
+
+double measure(const std::vector<std::string>& documents, double seconds, const Step& step) {
   for (std::size_t i = 0; i < documents.size(); ++i) g_sink = g_sink + step(documents[i], i);
   std::size_t done = 0;
   const double started = thread_cpu_seconds();
@@ -139,7 +142,11 @@ struct Workload {
   migrations::ContainerSpec container;
 };
 
-void run(const Workload& workload, const crypto::Keyring& keyring, double seconds) {
+/// Measures the rows of `workload` whose name ("notes parse + write") contains `only`.
+void run(const Workload& workload,
+         const crypto::Keyring& keyring,
+         double seconds,
+         std::string_view only) {
   migrations::Manifest manifest;
   manifest.id = "bench";
   manifest.kind = "encrypt-fields";
@@ -153,27 +160,23 @@ void run(const Workload& workload, const crypto::Keyring& keyring, double second
   std::vector<rapidjson::Document> parsed;
   for (const auto& text : workload.documents) parsed.push_back(parse(text));
 
-  const auto row = [&](const char* step, double docs_per_second) {
+  const auto row = [&](const char* step, const Step& work) {
+    if ((workload.name + " " + step).find(only) == std::string::npos) return;
+    const double docs_per_second = measure(workload.documents, seconds, work);
     std::printf("%-15s %-32s %10.0f %9.2f\n", workload.name.c_str(), step, docs_per_second,
                 1e6 / docs_per_second);
   };
-  row("parse", measure(workload.documents, seconds, [](const std::string& text, std::size_t) {
-        return parse(text).MemberCount();
-      }));
-  row("write", measure(workload.documents, seconds, [&](const std::string&, std::size_t i) {
-        return common::to_json(parsed[i]).size();
-      }));
+  row("parse", [](const std::string& text, std::size_t) { return parse(text).MemberCount(); });
+  row("write",
+      [&](const std::string&, std::size_t i) { return common::to_json(parsed[i]).size(); });
   row("parse + write",
-      measure(workload.documents, seconds, [](const std::string& text, std::size_t) {
-        return common::to_json(parse(text)).size();
-      }));
-  row("parse + encrypt + write",
-      measure(workload.documents, seconds, [&](const std::string& text, std::size_t) {
-        rapidjson::Document document = parse(text);
-        const auto result = (*transform)->apply(document, migrations::Mode::kLive);
-        if (result.outcome != migrations::Outcome::kRewritten) std::exit(2);
-        return common::to_json(document).size();
-      }));
+      [](const std::string& text, std::size_t) { return common::to_json(parse(text)).size(); });
+  row("parse + encrypt + write", [&](const std::string& text, std::size_t) {
+    rapidjson::Document document = parse(text);
+    const auto result = (*transform)->apply(document, migrations::Mode::kLive);
+    if (result.outcome != migrations::Outcome::kRewritten) std::exit(2);
+    return common::to_json(document).size();
+  });
   std::printf("%-15s (%zu documents, %.0f bytes on average)\n", "", workload.documents.size(),
               static_cast<double>(bytes) / static_cast<double>(workload.documents.size()));
 }
@@ -184,6 +187,7 @@ void run(const Workload& workload, const crypto::Keyring& keyring, double second
 int main(int argc, char** argv) {
   using namespace backfilld;
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
+  const std::string_view only = argc > 2 ? argv[2] : "";
   std::mt19937 random(20240518);
   bench::Workload notes{"notes", {}, {"notes", "/workspaceId", {"body"}, "notes", "userId", {}}};
   bench::Workload artifacts{"note_artifacts",
@@ -203,7 +207,7 @@ int main(int argc, char** argv) {
   const crypto::StaticKeyring keyring("env", "k1", {{"k1", key}});
 
   std::printf("%-15s %-32s %10s %9s\n", "documents", "per document", "docs/cpu-s", "us/doc");
-  bench::run(notes, keyring, seconds);
-  bench::run(artifacts, keyring, seconds);
+  bench::run(notes, keyring, seconds, only);
+  bench::run(artifacts, keyring, seconds, only);
   return 0;
 }
