@@ -46,6 +46,7 @@ class Output {
   void advance(std::size_t length) { size_ += length; }
 
   void append(const char* data, std::size_t length) {
+    if (length == 0) return;  // data may be null then (an empty string_view), which memcpy forbids
     std::memcpy(claim(length), data, length);
     size_ += length;
   }

@@ -228,6 +228,7 @@ TEST_CASE("append_json appends to what is there, and writes a string value and k
   CHECK(to_json(rapidjson::Value("x\ny")) == R"("x\ny")");
   CHECK(to_json(parse("[]")) == "[]");
   CHECK(to_json(parse("{}")) == "{}");
+  CHECK(string_json(std::string_view()) == R"("")");  // null data, no bytes
   // Growing the same string value by value stays correct (the writer claims space ahead).
   std::string many;
   for (int i = 0; i < 1000; ++i) append_json(parse(R"(["\n",1.5])"), many);
