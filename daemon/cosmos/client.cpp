@@ -253,8 +253,9 @@ net::awaitable<Result<QueryPage>> Client::query_documents(const QueryRequest& re
   QueryPage page;
   page.continuation = std::move(reply->continuation);
   page.request_charge = reply->request_charge;
-  page.body.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
-  if (page.body.HasParseError() || !page.body.IsObject() || !page.body.HasMember("Documents") ||
+  auto body = common::parse_json(reply->body);
+  if (body) page.body = std::move(*body);
+  if (!body || !page.body.IsObject() || !page.body.HasMember("Documents") ||
       !page.body["Documents"].IsArray()) {
     co_return common::Unexpected{Error{
         reply->status, 0, "query response has no Documents array", {}, reply->request_charge}};
@@ -276,8 +277,9 @@ net::awaitable<Result<DocumentRead>> Client::read_document(const ContainerRef& c
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   DocumentRead read;
   read.request_charge = reply->request_charge;
-  read.document.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
-  if (read.document.HasParseError() || !read.document.IsObject()) {
+  auto document = common::parse_json(reply->body);
+  if (document) read.document = std::move(*document);
+  if (!document || !read.document.IsObject()) {
     co_return common::Unexpected{
         Error{reply->status, 0, "document body is not a JSON object", {}, reply->request_charge}};
   }

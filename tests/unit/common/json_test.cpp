@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <string_view>
+#include <utility>
+
 namespace backfilld::common {
 
 TEST_CASE("parse_json then to_json keeps numbers, unicode and order exactly") {
@@ -24,6 +28,69 @@ TEST_CASE("parse_json names the offset of a syntax error") {
   REQUIRE_FALSE(parsed.ok());
   CHECK(parsed.error().code == "invalid_json");
   CHECK(parsed.error().message.find("offset 8") != std::string::npos);
+}
+
+TEST_CASE("parse_json reads lone surrogate escapes, which JSON.stringify writes") {
+  // RapidJSON alone refuses a high surrogate escape without its low half.
+  rapidjson::Document strict;
+  strict.Parse<kJsonParseFlags>(R"(["\ud800"])");
+  REQUIRE(strict.GetParseError() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid);
+
+  struct Case {
+    std::string_view text;
+    std::string_view stored;   ///< the bytes of the first string
+    std::string_view written;  ///< JSON.stringify(JSON.parse(text)) in node
+  };
+  const Case cases[] = {
+      {R"(["\ud800"])", "\xED\xA0\x80", R"(["\ud800"])"},
+      {R"(["\uDBFFx"])", "\xED\xAF\xBFx", R"(["\udbffx"])"},
+      {R"(["\ud800\ud800"])", "\xED\xA0\x80\xED\xA0\x80", R"(["\ud800\ud800"])"},
+      {R"(["\ud800\u0041"])",
+       "\xED\xA0\x80"
+       "A",
+       R"(["\ud800A"])"},
+      {R"(["\ud800\n"])", "\xED\xA0\x80\n", R"(["\ud800\n"])"},
+      {R"(["\ud83d\ud83d\ude00"])", "\xED\xA0\xBD\xF0\x9F\x98\x80",
+       "[\"\\ud83d\xF0\x9F\x98\x80\"]"},
+      {R"(["\udc00"])", "\xED\xB0\x80", R"(["\udc00"])"},  // RapidJSON stores a low one so
+      {R"(["a\\ud800","\ud800"])", "a\\ud800", R"(["a\\ud800","\ud800"])"},
+  };
+  for (const auto& [text, stored, written] : cases) {
+    CAPTURE(text);
+    auto parsed = parse_json(text);
+    REQUIRE(parsed.ok());
+    const rapidjson::Value& first = (*parsed)[0];
+    CHECK(std::string_view(first.GetString(), first.GetStringLength()) == stored);
+    CHECK(to_json(*parsed) == written);
+  }
+}
+
+TEST_CASE("parse_json reads a query page whose documents hold lone surrogates") {
+  const std::string page =
+      R"({"Documents":[{"id":"a","title":"\ud83d","body":"x"},{"id":"b","title":"\udc00"}],)"
+      R"("_count":2})";
+  auto parsed = parse_json(page);
+  REQUIRE(parsed.ok());
+  CHECK((*parsed)["Documents"].Size() == 2);
+  CHECK(to_json(*parsed) == page);
+}
+
+TEST_CASE("parse_json errors name the offset in the text given, lone surrogates or not") {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {R"({"a":"\ud800","b":})", "offset 18: Invalid value"},
+      {R"({"a":"\u0041","b":})", "offset 18: Invalid value"},
+      {R"({"a":"\ud800\ud800\ud800","b":tru})", "offset 33: Invalid value"},
+      {R"(["\ud800)", "offset 8: Missing a closing quotation mark"},
+      {R"(["\ud800\u00"])", "offset 2: Incorrect hex digit"},
+      {R"([\ud800])", "offset 1: Invalid value"},
+  };
+  for (const auto& [text, offset] : cases) {
+    CAPTURE(text);
+    auto parsed = parse_json(text);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code == "invalid_json");
+    CHECK(parsed.error().message.find(offset) != std::string::npos);
+  }
 }
 
 TEST_CASE("string_member finds strings only") {

@@ -365,6 +365,23 @@ TEST_CASE("encryption preserves every other member byte for byte, in order") {
         std::string::npos);
 }
 
+TEST_CASE("members the app wrote with lone surrogates and control characters keep their bytes") {
+  crypto::StaticKeyring keyring("env", "k1", {{"k1", kKey}});
+  auto transform = make(notes_spec(), &keyring);
+  // As NoteLett's JSON.stringify writes it: lone surrogates and U+0001 escaped, U+2028 and DEL raw.
+  const std::string untouched =
+      "{\"id\":\"n1\",\"workspaceId\":\"w1\",\"userId\":\"u\\ud800\","
+      "\"title\":\"\\udc00 \\u0001 \xE2\x80\xA8 \x7F \\\"q\\\" \xF0\x9F\x98\x80 \\udbff\","
+      "\"tags\":[\"\\ud83d\",{\"k\\n\":1.5e-7}],\"body\":";
+  rapidjson::Document document = parse(untouched + R"("secret \ud800 body","_ts":1})");
+  REQUIRE(transform->apply(document, Mode::kLive).outcome == Outcome::kRewritten);
+  const std::string written = common::to_json(document);
+  CHECK(written.substr(0, untouched.size()) == untouched);
+  CHECK(written.ends_with(R"(,"_ts":1})"));
+  // The owner's lone surrogate is in the AAD as JSON.stringify(["notes", "u\ud800"]) has it.
+  CHECK(opened(keyring, document["body"], "notes", "u\xED\xA0\x80") == R"("secret \ud800 body")");
+}
+
 TEST_CASE("encrypted values decrypt to the originals only under their own context and owner") {
   crypto::StaticKeyring keyring("env", "k1", {{"k1", kKey}});
   auto transform = make(notes_spec(), &keyring);
