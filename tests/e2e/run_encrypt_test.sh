@@ -7,7 +7,8 @@
 #   run_encrypt_test.sh SCENARIO BACKFILLD SOURCE_DIR COSMOS_STATE_DIR
 #
 # SCENARIO:
-#   lifecycle   dry run (counts; nothing written), live run (counts; exactly the mapped fields
+#   lifecycle   live run without FIELD_ENCRYPT_ENABLED refused; dry run with and without keys
+#               (counts; nothing written), live run (counts; exactly the mapped fields
 #               encrypted), second live run (encrypts nothing, writes nothing)
 #   container   --container runs only that container; an unknown one is refused, nothing runs
 #   stop        the real manifest's stop criteria fail the run with the reason (exit 1), at once;
@@ -178,8 +179,17 @@ scenario_lifecycle() {
   manifest "$m" raised >/dev/null
   verify plaintext seeded --snapshot-out "$work/etags-seeded.json"
 
+  # A live run without FIELD_ENCRYPT_ENABLED=true is refused before it reads anything.
+  FIELD_ENCRYPT_ENABLED=false run_backfilld refused 2 --manifest "$m"
+  grep -q 'FIELD_ENCRYPT_ENABLED=true' "$work/refused.log" || fail "refused live run: no reason in the log"
+
   run_backfilld dry 0 --manifest "$m" --dry-run
   compare dry "$m" --dry-run
+  # A dry run without any key configuration classifies and counts the same.
+  env -u FIELD_ENCRYPT_ENABLED -u FIELD_ENCRYPT_KEY_PROVIDER -u FIELD_ENCRYPT_KEYRING_FILE \
+    "$backfilld" run --manifest "$m" --dry-run >"$work/dry-nokeys.json" 2>"$work/dry-nokeys.log" ||
+    fail "dry run without keys: exit $?"
+  compare dry-nokeys "$m" --dry-run
   # Nothing written: every document as seeded, and not even rewritten as it was (etags).
   verify plaintext after-dry --unchanged-since "$work/etags-seeded.json"
 
@@ -246,11 +256,13 @@ scenario_stop() {
   read -r fail_at reason < <(manifest "$last" fail-last | jq -r '"\(.failAt) \(.reason)"')
   run_backfilld fail-last 1 --manifest "$last"
   compare fail-last "$last" --fail-at "$fail_at" --reason "$reason"
-  local ran
-  ran="$(jq -r '[.containers[].container] | join(",")' "$work/fail-last.json")"
-  verify encrypted fail-last-succeeded --containers "$(IFS=,; a=($ran); unset 'a[-1]'; echo "${a[*]}")"
+  local ran=()
+  mapfile -t ran < <(jq -r '.containers[].container' "$work/fail-last.json")
+  verify encrypted fail-last-succeeded --containers "$(IFS=,; echo "${ran[*]:0:${#ran[@]}-1}")"
   verify partial fail-last-failed --containers "$fail_at"
   same_encrypted_as_summary fail-last-failed fail-last
+  # Containers the manifest does not name are not touched.
+  verify plaintext fail-last-others --containers "$(others_than "${ran[@]}")"
 }
 
 # A second fresh database in the same scenario (the stop scenario's third part).

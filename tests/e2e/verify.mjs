@@ -26,6 +26,9 @@
 // --unchanged-since F  fails when any document's _etag differs from snapshot F: proves that
 //                      nothing was written at all, not even an identical body.
 //
+// The seed parameters must be those of the seeding, and so must FIELD_ENCRYPT_KEY /
+// FIELD_ENCRYPT_KEY_ID when the seed was made with other than its defaults (seed.mjs reads them
+// to make the values it seeds already encrypted).
 // Prints a JSON summary on stdout. Exit 0 when everything checks, 1 on discrepancies (the first
 // few listed on stderr by container, id, field and problem: never a value), 2 on bad usage.
 import crypto from "node:crypto";
