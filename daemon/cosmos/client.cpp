@@ -253,6 +253,8 @@ net::awaitable<Result<QueryPage>> Client::query_documents(const QueryRequest& re
   QueryPage page;
   page.continuation = std::move(reply->continuation);
   page.request_charge = reply->request_charge;
+  // A lone surrogate in one document must neither fail the page nor change on write-back.
+  common::lone_surrogate_escapes_to_cesu8(reply->body);
   page.body.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
   if (page.body.HasParseError() || !page.body.IsObject() || !page.body.HasMember("Documents") ||
       !page.body["Documents"].IsArray()) {
@@ -276,6 +278,7 @@ net::awaitable<Result<DocumentRead>> Client::read_document(const ContainerRef& c
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   DocumentRead read;
   read.request_charge = reply->request_charge;
+  common::lone_surrogate_escapes_to_cesu8(reply->body);
   read.document.Parse<common::kJsonParseFlags>(reply->body.data(), reply->body.size());
   if (read.document.HasParseError() || !read.document.IsObject()) {
     co_return common::Unexpected{

@@ -1,19 +1,18 @@
 #include "daemon/cosmos/types.hpp"
 
-#include <rapidjson/encodings.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <utility>
+
+#include "daemon/common/json.hpp"
 
 namespace backfilld::cosmos {
 
 PartitionKey PartitionKey::of(const rapidjson::Value& value) {
-  // Header values must be ASCII: non-ASCII characters travel as \uXXXX escapes, as the SDKs do.
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::ASCII<>> writer(buffer);
-  writer.StartArray();
-  value.Accept(writer);
-  writer.EndArray();
-  return PartitionKey{std::string(buffer.GetString(), buffer.GetSize())};
+  // Header values must be printable ASCII: other characters travel as \uXXXX escapes, as the
+  // SDKs do; a lone surrogate (half an emoji) as its own escape, as JSON.stringify writes it.
+  std::string header = "[";
+  common::append_ascii_json(value, header);
+  header.push_back(']');
+  return PartitionKey{std::move(header)};
 }
 
 }  // namespace backfilld::cosmos

@@ -3,7 +3,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <rapidjson/writer.h>
 
 #include <climits>
 #include <cstdlib>
@@ -11,6 +10,7 @@
 #include <memory>
 #include <span>
 
+#include "daemon/common/json.hpp"
 #include "daemon/crypto/base64.hpp"
 
 namespace backfilld::crypto {
@@ -19,208 +19,18 @@ namespace {
 constexpr std::size_t kTagSize = 16;
 constexpr std::string_view kAlg = "A256GCM";
 
-// ---- JSON text exactly as JavaScript's JSON.stringify writes it --------------------------------
-
-constexpr char kHexDigits[] = "0123456789abcdef";
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
-
-void append_u_escape(char32_t code_unit, std::string& out) {
-  const char escape[6] = {'\\',
-                          'u',
-                          kHexDigits[(code_unit >> 12) & 0xF],
-                          kHexDigits[(code_unit >> 8) & 0xF],
-                          kHexDigits[(code_unit >> 4) & 0xF],
-                          kHexDigits[code_unit & 0xF]};
-  out.append(escape, sizeof escape);
-}
-
-void append_ascii_escape(unsigned char c, std::string& out) {
-  switch (c) {
-    case '"':
-      out.append("\\\"");
-      break;
-    case '\\':
-      out.append("\\\\");
-      break;
-    case '\b':
-      out.append("\\b");
-      break;
-    case '\f':
-      out.append("\\f");
-      break;
-    case '\n':
-      out.append("\\n");
-      break;
-    case '\r':
-      out.append("\\r");
-      break;
-    case '\t':
-      out.append("\\t");
-      break;
-    default:
-      append_u_escape(c, out);
-  }
-}
-
-void append_utf8(char32_t code_point, std::string& out) {
-  if (code_point < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-  } else if (code_point < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-  }
-  out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-}
-
-constexpr char32_t kInvalidSequence = 0xFFFFFFFF;
-
-/// One decoded sequence: a code point (a surrogate when CESU-8 encoded) or kInvalidSequence.
-struct Decoded {
-  char32_t code_point;
-  std::size_t length;  ///< bytes consumed; for an invalid sequence, WHATWG's maximal subpart
-};
-
-constexpr bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
-constexpr bool is_high_surrogate(char32_t c) { return c >= 0xD800 && c <= 0xDBFF; }
-constexpr bool is_low_surrogate(char32_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
-
-/// Decodes the multi-byte sequence at `text[at]` (a byte >= 0x80) as UTF-8, with one extension:
-/// ED A0..BF 80..BF is the surrogate code unit it encodes (how RapidJSON stores "\udc00").
-/// Anything else invalid consumes what WHATWG's decoder (Node's Buffer.toString) replaces with
-/// one U+FFFD.
-Decoded decode_sequence(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  if (lead == 0xED && at + 2 < text.size() && byte(at + 1) >= 0xA0 &&
-      is_continuation(byte(at + 2))) {
-    return {0xD000u | ((byte(at + 1) & 0x3Fu) << 6) | (byte(at + 2) & 0x3Fu), 3};
-  }
-  std::size_t continuations = 0;
-  char32_t code_point = 0;
-  unsigned char lower = 0x80;
-  unsigned char upper = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    continuations = 1;
-    code_point = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    continuations = 2;
-    code_point = lead & 0x0F;
-    if (lead == 0xE0) lower = 0xA0;
-    if (lead == 0xED) upper = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    continuations = 3;
-    code_point = lead & 0x07;
-    if (lead == 0xF0) lower = 0x90;
-    if (lead == 0xF4) upper = 0x8F;
-  } else {
-    return {kInvalidSequence, 1};
-  }
-  for (std::size_t i = 1; i <= continuations; ++i) {
-    if (at + i >= text.size() || byte(at + i) < lower || byte(at + i) > upper) {
-      return {kInvalidSequence, i};
-    }
-    lower = 0x80;
-    upper = 0xBF;
-    code_point = (code_point << 6) | (byte(at + i) & 0x3F);
-  }
-  return {code_point, continuations + 1};
-}
-
-/// Appends `text` as a JSON string, quotes included, byte-equal to JSON.stringify of the
-/// JavaScript string it stands for. `text` is read as UTF-8 in which CESU-8 surrogates stand for
-/// UTF-16 code units: a lone one is written \udxxx, a high one followed by a low one is the
-/// character of the pair. Bytes that are not UTF-8 at all become U+FFFD, exactly as Node decodes
-/// them, since no JavaScript string is made of them.
-void append_js_string(std::string_view text, std::string& out) {
-  out.push_back('"');
-  std::size_t copied = 0;  // text[copied, i) is pending, to be appended unchanged
-  std::size_t i = 0;
-  const auto flush = [&] { out.append(text.data() + copied, i - copied); };
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        ++i;
-        continue;
-      }
-      flush();
-      append_ascii_escape(c, out);
-      copied = ++i;
-      continue;
-    }
-    const Decoded decoded = decode_sequence(text, i);
-    if (decoded.code_point == kInvalidSequence) {
-      flush();
-      out.append(kReplacementCharacter);
-      copied = i += decoded.length;
-    } else if (is_high_surrogate(decoded.code_point) || is_low_surrogate(decoded.code_point)) {
-      flush();
-      const Decoded next = is_high_surrogate(decoded.code_point) && i + 3 < text.size()
-                               ? decode_sequence(text, i + 3)
-                               : Decoded{kInvalidSequence, 0};
-      if (is_low_surrogate(next.code_point)) {
-        append_utf8(0x10000 + ((decoded.code_point - 0xD800) << 10) + (next.code_point - 0xDC00),
-                    out);
-        i += 6;
-      } else {
-        append_u_escape(decoded.code_point, out);
-        i += 3;
-      }
-      copied = i;
-    } else {
-      i += decoded.length;
-    }
-  }
-  flush();
-  out.push_back('"');
-}
-
-/// A RapidJSON output stream that appends to a std::string.
-class StringSink {
- public:
-  using Ch = char;
-  explicit StringSink(std::string& out) : out_(out) {}
-  void Put(char c) { out_.push_back(c); }
-  void Flush() {}
-
- private:
-  std::string& out_;
-};
-
-/// RapidJSON's compact writer with strings written as JSON.stringify writes them.
-class JsJsonWriter : public rapidjson::Writer<StringSink> {
- public:
-  JsJsonWriter(StringSink& sink, std::string& out) : Writer(sink), out_(out) {}
-  bool String(const char* text, rapidjson::SizeType length, bool /*copy*/ = false) {
-    Prefix(rapidjson::kStringType);
-    append_js_string(std::string_view(text, length), out_);
-    return EndValue(true);
-  }
-  bool Key(const char* text, rapidjson::SizeType length, bool copy = false) {
-    return String(text, length, copy);
-  }
-
- private:
-  std::string& out_;
-};
-
 /// Appends JSON.stringify([context, user_id]).
 void append_aad(std::string_view context, std::string_view user_id, std::string& out) {
   out.push_back('[');
-  append_js_string(context, out);
+  common::append_js_string(context, out);
   out.push_back(',');
-  append_js_string(user_id, out);
+  common::append_js_string(user_id, out);
   out.push_back(']');
 }
 
+/// The plaintext: the value's JSON text, strings exactly as JSON.stringify writes them.
 void append_plaintext(const rapidjson::Value& value, std::string& out) {
-  StringSink sink(out);
-  JsJsonWriter writer(sink, out);
-  value.Accept(writer);
+  common::append_json(value, out);
 }
 
 // ---- AES-256-GCM --------------------------------------------------------------------------------

@@ -35,4 +35,44 @@ TEST_CASE("string_member finds strings only") {
   CHECK(find_member(*parsed, "n")->GetInt() == 1);
 }
 
+TEST_CASE("lone surrogate escapes survive a parse and a write unchanged") {
+  // JSON.stringify output of {"a": "x\udc00y", "b": "cut \ud83d", "c": "😀", "d": "\\ud83d",
+  // "e": "\udc00\ud800", "k\udfff": 1}: lone halves, a pair, an escaped backslash before "ud83d".
+  const std::string original =
+      R"({"a":"x\udc00y","b":"cut \ud83d","c":"\ud83d\ude00","d":"\\ud83d",)"
+      R"("e":"\udc00\ud800","k\udfff":1,"f":"\uD83D"})";
+  std::string text = original;
+  CHECK(lone_surrogate_escapes_to_cesu8(text));
+  auto parsed = parse_json(text);
+  REQUIRE(parsed.ok());
+  CHECK(*string_member(*parsed, "a") == "x\xED\xB0\x80y");
+  CHECK(*string_member(*parsed, "b") == "cut \xED\xA0\xBD");
+  CHECK(*string_member(*parsed, "c") == "\xF0\x9F\x98\x80");
+  CHECK(*string_member(*parsed, "d") == "\\ud83d");
+  CHECK(*string_member(*parsed, "e") == "\xED\xB0\x80\xED\xA0\x80");
+  CHECK(*string_member(*parsed, "f") == "\xED\xA0\xBD");
+  // Written back as JSON.stringify writes the same JavaScript strings (lowercase escapes, the
+  // pair as its character).
+  CHECK(to_json(*parsed) ==
+        "{\"a\":\"x\\udc00y\",\"b\":\"cut \\ud83d\",\"c\":\"\xF0\x9F\x98\x80\","
+        "\"d\":\"\\\\ud83d\",\"e\":\"\\udc00\\ud800\",\"k\\udfff\":1,\"f\":\"\\ud83d\"}");
+}
+
+TEST_CASE("lone_surrogate_escapes_to_cesu8 leaves text without lone surrogates alone") {
+  for (std::string text : {std::string(R"({"a":"\ud83d\ude00 \u00e9 \\udc00 \"\\\""})"),
+                           std::string(R"([1,"\u0041",{"b":null}])"), std::string("\\"),
+                           std::string(R"("\ud83")"), std::string()}) {
+    const std::string before = text;
+    CHECK_FALSE(lone_surrogate_escapes_to_cesu8(text));
+    CHECK(text == before);
+  }
+}
+
+TEST_CASE("to_json writes strings as JSON.stringify does") {
+  auto parsed = parse_json(R"({"ctl":"\u0001\u001f\t","sep":"\u2028","q":"\"\\/"})");
+  REQUIRE(parsed.ok());
+  CHECK(to_json(*parsed) ==
+        "{\"ctl\":\"\\u0001\\u001f\\t\",\"sep\":\"\xE2\x80\xA8\",\"q\":\"\\\"\\\\/\"}");
+}
+
 }  // namespace backfilld::common
