@@ -310,7 +310,7 @@ scenario_sigkill() {
   local m="$work/manifest.json" round at pid rc
   manifest "$m" raised >/dev/null
   for round in 1 2 3; do
-    at=$((1 + RANDOM % 450))
+    at=$((1 + RANDOM % 400))
     log "live run $round, SIGKILL after batch $at"
     "$backfilld" run --manifest "$m" --batch-size 20 >"$work/kill$round.json" 2>"$work/kill$round.log" &
     bg_pid=$!
