@@ -346,7 +346,24 @@ function specialCases(name) {
       d[first] = "tab\there\nnewline \u0001 ctl é ☃ 😀 中文 \u2028 sep";
     }],
   ];
+  // Lone UTF-16 surrogates, as a JavaScript app writes them when a substring cuts an emoji in
+  // half; JSON.stringify escapes them ("\ud83d"). A backfill must read such a document, keep
+  // the members it does not encrypt as they were, and encrypt a mapped one so that it decrypts
+  // to the same string.
+  cases.push(["lone surrogates in a member the map leaves alone", "encrypted", (d) => {
+    d.preview = "cut emoji \ud83d| low half \udc00| pair \ud83d\ude00| \udbff\udbff end";
+  }]);
+  cases.push(["lone surrogates in a mapped value", "encrypted", (d) => {
+    d[first] = "cut emoji \ud83d and low half \udc00 alone";
+  }]);
+  // HTTP headers carry printable ASCII only: the partition key header must escape these.
+  cases.push(["lone surrogate and DEL in the partition key value", "encrypted", (d) => {
+    d[pk] = `${d[pk]}-\u007f-cut\ud83d`;
+  }]);
   if (!userIsPk) {
+    cases.push(["lone surrogates in the owner (the AAD)", "encrypted", (d) => {
+      d.userId = "user-\udc00-cut\ud83d";
+    }]);
     cases.push(["owner absent", "ownerMismatch", (d) => { delete d.userId; }]);
     cases.push(["partition key and owner absent", "missingPartitionKey", (d) => { delete d[pk]; delete d.userId; }]);
   }
