@@ -9,7 +9,7 @@ shift || true
 
 packages=(cmake make g++ pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
-  openssl curl ca-certificates util-linux)
+  openssl curl ca-certificates util-linux jq prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# End-to-end tests of `backfilld serve`, driven with curl only, against the real local Cosmos
+# server: what an operator does at 2 a.m.
+#
+#   daemon_test.sh SCENARIO BACKFILLD SOURCE_DIR COSMOS_STATE_DIR
+#
+# SCENARIO:
+#   api       bad requests (401, 400, 404, 413, 415, 422) change nothing; the live gate refuses a
+#             live run before its dry run; dry run; live run paused (no write while paused),
+#             resumed with a new batch size, another job stopped; status, report and metrics
+#   restart   SIGKILL in the middle of a live job, restart, the job resumes and every value is
+#             encrypted exactly once; SIGTERM mid-job: exit 0 within the grace period, a final
+#             checkpoint, and a resume after restart
+set -euo pipefail
+
+(($# == 4)) || { echo "usage: $(basename "$0") api|restart BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
+scenario="$1"
+backfilld="$(realpath "$2")"
+src="$(realpath "$3")"
+state="$(realpath "$4")"
+here="$src/tests/e2e"
+"$src/deploy/local/cosmos.sh" wait "$state" >/dev/null
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/backfilld-daemon-$scenario.XXXXXX")"
+db="daemon-$scenario-$(openssl rand -hex 4)"
+daemon_pid=""
+finish() {
+  local rc=$?
+  if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then kill -KILL "$daemon_pid" || true; fi
+  if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then rm -rf "$work"; else echo "daemon $scenario: kept $work (database $db)" >&2; fi
+  exit "$rc"
+}
+trap finish EXIT
+log() { echo "daemon $scenario [${SECONDS}s]: $*" >&2; }
+fail() { log "FAIL: $*"; [[ -f "$work/daemon.log" ]] && tail -n 30 "$work/daemon.log" >&2; exit 1; }
+
+endpoint="$(<"$state/endpoint")"
+ca="$state/cert.pem"
+per_container=400
+export COSMOS_ENDPOINT="$endpoint" COSMOS_CA_FILE="$ca" COSMOS_DATABASE="$db"
+COSMOS_KEY="$(cd "$src/deploy/local" && node --input-type=module \
+  -e 'import { kEmulatorKey } from "./admin.mjs"; process.stdout.write(kEmulatorKey)')"
+export COSMOS_KEY FIELD_ENCRYPT_ENABLED=true FIELD_ENCRYPT_KEY_PROVIDER=file
+export FIELD_ENCRYPT_KEYRING_FILE="$work/keyring.json"
+export BACKFILLD_API_TOKEN="$(openssl rand -hex 16)"
+unset FIELD_ENCRYPT_KEY FIELD_ENCRYPT_KEY_ID BACKFILLD_API_TOKEN_FILE
+
+k1="$(head -c 32 /dev/zero | tr '\0' '\7' | base64 -w0)"
+(umask 077 && printf '{"primary": "k2", "keys": {"k1": "%s", "k2": "%s"}}\n' "$k1" \
+  "$(openssl rand -base64 32)" >"$FIELD_ENCRYPT_KEYRING_FILE")
+"$src/deploy/local/cosmos.sh" notelett "$state" "$db" >/dev/null
+node "$src/deploy/local/seed.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
+  --per-container "$per_container" --expect-out "$work/expect.json" >/dev/null 2>&1 || fail "seed"
+node "$here/make_manifest.mjs" --base "$src/migrations/notelett/encrypt-fields.json" \
+  --expect "$work/expect.json" --out "$work/manifest.json" --stop raised >/dev/null
+
+# start_daemon: serve on a free port; the port comes from its log line.
+start_daemon() {
+  "$backfilld" serve --listen 127.0.0.1:0 --state-dir "$work/state" --grace-period 20 \
+    --environment e2e >>"$work/daemon.log" 2>&1 &
+  daemon_pid=$!
+  local deadline=$((SECONDS + 20))
+  until port="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | tail -n 1 | grep -oE '[0-9]+$')" &&
+    [[ -n "$port" ]] && [[ "$(grep -c 'serving on port' "$work/daemon.log")" == "$starts" ]]; do
+    kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited at start"
+    ((SECONDS < deadline)) || fail "daemon did not start"
+    sleep 0.05
+  done
+  base="http://127.0.0.1:$port"
+}
+starts=0
+daemon() { starts=$((starts + 1)); start_daemon; log "daemon up on $base (pid $daemon_pid)"; }
+
+# api METHOD PATH [BODY]: prints the status; the body goes to $work/out.json.
+api() {
+  local args=(-sS -o "$work/out.json" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $BACKFILLD_API_TOKEN")
+  [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+  curl "${args[@]}" "$base$2"
+}
+expect_status() { # expect_status WANT METHOD PATH [BODY]
+  local want="$1" got
+  shift
+  got="$(api "$@")"
+  [[ "$got" == "$want" ]] || fail "$1 $2: HTTP $got, want $want: $(cat "$work/out.json")"
+}
+job_field() { curl -sS -H "Authorization: Bearer $BACKFILLD_API_TOKEN" "$base/v1/jobs/$1" | jq -r "$2"; }
+wait_job() { # wait_job ID JQ_CONDITION TIMEOUT
+  local deadline=$((SECONDS + $3))
+  until [[ "$(job_field "$1" "$2")" == "true" ]]; do
+    ((SECONDS < deadline)) || fail "job $1: not ($2) within $3 s: $(job_field "$1" '.state + " " + (.reason // "")')"
+    sleep 0.1
+  done
+}
+verify() { node "$here/verify.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" --keyring "$FIELD_ENCRYPT_KEYRING_FILE" \
+  --per-container "$per_container" "$@" >"$work/verify.json" || fail "verify $*"; }
+submit() { # submit DRY_RUN [EXTRA_JSON] -> job ids, one per line
+  local body
+  body="$(jq -c --argjson dry "$1" --argjson extra "${2:-{\}}" \
+    '{manifest: ., dryRun: $dry, operator: "e2e-operator", backupConfirmed: "pitr-e2e"} + $extra' "$work/manifest.json")"
+  expect_status 201 POST /v1/jobs "$body"
+  jq -r '.jobs[]' "$work/out.json"
+}
+all_terminal() {
+  [[ "$(curl -sS -H "Authorization: Bearer $BACKFILLD_API_TOKEN" "$base/v1/jobs" |
+    jq '[.jobs[] | select(.state == "queued" or .state == "running" or .state == "paused")] | length')" == 0 ]]
+}
+wait_all() { local deadline=$((SECONDS + $1)); until all_terminal; do ((SECONDS < deadline)) || fail "jobs not done in $1 s"; sleep 0.2; done; }
+
+scenario_api() {
+  daemon
+  # Bad requests: each the right 4xx as JSON, and nothing created.
+  [[ "$(curl -sS -o "$work/out.json" -w '%{http_code}' "$base/v1/jobs")" == 401 ]] || fail "no token: not 401"
+  jq -e '.error.code == "unauthorized"' "$work/out.json" >/dev/null || fail "401 is not a JSON error"
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' "$base/v1/jobs")" == 401 ]] || fail "wrong token"
+  expect_status 400 POST /v1/jobs '{"manifest": '
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $BACKFILLD_API_TOKEN" \
+    -H 'Content-Type: text/plain' --data 'x' "$base/v1/jobs")" == 415 ]] || fail "not 415"
+  head -c 2000000 /dev/zero | tr '\0' 'a' >"$work/big"
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $BACKFILLD_API_TOKEN" \
+    -H 'Content-Type: application/json' --data-binary "@$work/big" "$base/v1/jobs")" == 413 ]] || fail "not 413"
+  expect_status 422 POST /v1/jobs '{"manifest": {"id": "x"}, "operator": "e2e", "dryRun": true}'
+  jq -e '.error.code == "invalid_manifest"' "$work/out.json" >/dev/null || fail "422 code"
+  expect_status 400 POST /v1/jobs "$(jq -c '{manifest: ., operator: "e2e", bogus: 1}' "$work/manifest.json")"
+  expect_status 404 GET /v1/jobs/job-nope
+  expect_status 404 POST /v1/jobs/job-nope/pause '{}'
+  expect_status 405 DELETE /v1/jobs
+  expect_status 422 POST /v1/jobs "$(jq -c '{manifest: ., operator: "e2e", dryRun: false, backupConfirmed: "pitr"}' "$work/manifest.json")"
+  jq -e '.error.code == "live_gate" and (.error.message | contains("no succeeded dry run"))' "$work/out.json" >/dev/null ||
+    fail "live gate: $(cat "$work/out.json")"
+  expect_status 200 GET /v1/jobs
+  jq -e '.jobs == []' "$work/out.json" >/dev/null || fail "bad requests created jobs"
+  log "bad requests: 401, 400, 415, 413, 422, 404, 405 as JSON errors; nothing created"
+
+  mapfile -t dry < <(submit true)
+  ((${#dry[@]} == 5)) || fail "dry run: ${#dry[@]} jobs, want 5"
+  wait_all 60
+  for id in "${dry[@]}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "dry run $id: $(job_field "$id" .state)"
+    local container want got
+    container="$(job_field "$id" .container)"
+    want="$(jq ".\"$container\".encrypted" "$work/expect.json")"
+    got="$(job_field "$id" .counts.encrypted)"
+    [[ "$got" == "$want" ]] || fail "dry run $container: would encrypt $got, seed says $want"
+  done
+  verify --expect plaintext
+  log "dry run: 5 jobs succeeded with the seed's counts, nothing written"
+
+  # Live, slowed down so the operator can act while it runs.
+  mapfile -t live < <(submit false '{"knobs": {"batchSize": 10, "maxDocumentsPerSecond": 100}}')
+  local first="${live[0]}" last="${live[4]}"
+  wait_job "$first" '.state == "running" and .progress.scanned > 0' 30
+  expect_status 200 POST "/v1/jobs/$first/pause" '{"operator": "night-shift"}'
+  wait_job "$first" '.state == "paused"' 30
+  [[ "$(job_field "$last" .state)" == queued ]] || fail "last job is not queued behind the first"
+  # Another container's job may run meanwhile (global limit 2): look at the paused one's only.
+  local paused_container
+  paused_container="$(job_field "$first" .container)"
+  verify --expect partial --snapshot-out "$work/paused-before.json"
+  sleep 1.5 # a paused job must not write for as long as we look
+  verify --expect partial --snapshot-out "$work/paused-after.json"
+  jq -e --arg c "$paused_container" --slurpfile after "$work/paused-after.json" \
+    '.[$c] == $after[0][$c] and (.[$c] | length) > 0' "$work/paused-before.json" >/dev/null ||
+    fail "documents of $paused_container changed while its job was paused"
+  log "paused: no document of $paused_container changed while paused"
+  expect_status 200 PATCH "/v1/jobs/$first" '{"batchSize": 100, "maxDocumentsPerSecond": 0, "operator": "night-shift"}'
+  jq -e '.knobs.batchSize == 100 and .knobs.maxDocumentsPerSecond == 0' "$work/out.json" >/dev/null || fail "patch"
+  expect_status 200 POST "/v1/jobs/$last/stop" '{"operator": "night-shift"}'
+  expect_status 200 POST "/v1/jobs/$first/resume" '{"operator": "night-shift"}'
+  # The other live jobs were submitted with the slow knobs too: speed them up.
+  for id in "${live[@]:1:3}"; do expect_status 200 PATCH "/v1/jobs/$id" '{"maxDocumentsPerSecond": 0}'; done
+  wait_all 120
+  for id in "${live[@]:0:4}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id: $(job_field "$id" '.state + " " + (.reason // "")')"
+  done
+  [[ "$(job_field "$last" .state)" == stopped ]] || fail "stopped job: $(job_field "$last" .state)"
+  [[ "$(job_field "$last" .reason)" == "stopped by operator night-shift" ]] || fail "stop reason"
+  grep -q "batch .* (100 docs" "$work/daemon.log" || fail "no batch of 100 after the PATCH"
+  log "resumed with batch size 100; the stopped job stayed stopped"
+
+  expect_status 200 GET "/v1/jobs/$first/report"
+  jq -e '.mode == "live" and .keyId == "k2" and .keyProvider == "file" and .operator == "e2e-operator"
+         and .backupConfirmed == "pitr-e2e" and .environment == "e2e" and .dryRun.counts.encrypted == .live.counts.encrypted
+         and (.rollback | length > 0) and .startedAt != null and .finishedAt != null' "$work/out.json" >/dev/null ||
+    fail "report: $(cat "$work/out.json")"
+  curl -sS "$base/metrics" >"$work/metrics.txt"
+  grep -q "backfilld_documents_total{.*job=\"$first\".*outcome=\"rewritten\".*} [1-9]" "$work/metrics.txt" ||
+    grep -q "backfilld_documents_total{.*outcome=\"rewritten\".*job=\"$first\".*} [1-9]" "$work/metrics.txt" || fail "metrics: no rewritten documents for $first"
+  grep -q 'backfilld_job_state{.*state="stopped".*} 1' "$work/metrics.txt" || fail "metrics: no stopped job"
+  if command -v promtool >/dev/null; then promtool check metrics <"$work/metrics.txt" || fail "promtool"; fi
+  verify --expect partial
+  log "report, metrics (promtool clean) and data verified"
+  kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
+  daemon_pid=""
+}
+
+scenario_restart() {
+  daemon
+  mapfile -t dry < <(submit true)
+  wait_all 60
+  mapfile -t live < <(submit false '{"knobs": {"batchSize": 10, "maxDocumentsPerSecond": 100}}')
+  # SIGKILL in the middle of the first job, then a restart: it resumes from its checkpoint.
+  wait_job "${live[0]}" '.progress.scanned >= 60 and .state == "running"' 30
+  kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+  log "SIGKILL at $(jq -r .checkpoint.batches "$work/state/${live[0]}.json") checkpointed batches"
+  verify --expect partial
+  daemon
+  # SIGTERM in the middle of a later job: clean exit 0 within the grace period, checkpoint kept.
+  wait_job "${live[1]}" '.progress.scanned >= 60 and .state == "running"' 60
+  kill -TERM "$daemon_pid"
+  local started=$SECONDS rc=0
+  wait "$daemon_pid" || rc=$?
+  daemon_pid=""
+  ((rc == 0)) || fail "SIGTERM: exit $rc"
+  ((SECONDS - started <= 20)) || fail "SIGTERM: took $((SECONDS - started)) s"
+  jq -e '.state == "queued" and .checkpoint.batches > 0' "$work/state/${live[1]}.json" >/dev/null ||
+    fail "no final checkpoint after SIGTERM: $(jq -c '{state, checkpoint: .checkpoint.batches}' "$work/state/${live[1]}.json")"
+  log "SIGTERM: exit 0, checkpoint at batch $(jq .checkpoint.batches "$work/state/${live[1]}.json")"
+  daemon
+  for id in "${live[@]}"; do expect_status 200 PATCH "/v1/jobs/$id" '{"maxDocumentsPerSecond": 0}'; done
+  wait_all 120
+  for id in "${live[@]}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id after restarts: $(job_field "$id" .state)"
+  done
+  verify --expect encrypted
+  log "after SIGKILL and SIGTERM: every value encrypted exactly once, decrypting to its original"
+  kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
+  daemon_pid=""
+}
+
+"scenario_$scenario"
+log "passed"
