@@ -141,6 +141,9 @@ scenario_api() {
     want="$(jq ".\"$container\".encrypted" "$work/expect.json")"
     got="$(job_field "$id" .counts.encrypted)"
     [[ "$got" == "$want" ]] || fail "dry run $container: would encrypt $got, seed says $want"
+    want="$(jq ".\"$container\".scanned" "$work/expect.json")"
+    got="$(job_field "$id" '.progress.estimatedTotal')"
+    [[ "$got" == "$want" ]] || fail "dry run $container: estimated total $got, want $want"
   done
   verify --expect plaintext
   log "dry run: 5 jobs succeeded with the seed's counts, nothing written"
