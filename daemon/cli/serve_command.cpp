@@ -89,7 +89,6 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
     spdlog::error("{}", client.error().message);
     return kExitUsage;
   }
-  (*client)->set_observer(metrics.request_observer());
 
   engine::SystemClock clock;
   engine::RunSettings knobs;
@@ -103,6 +102,11 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
                            .environment = options.environment,
                            .build_commit = BACKFILLD_COMMIT,
                            .default_knobs = knobs});
+  (*client)->set_observer(
+      [&manager, record = metrics.request_observer()](const cosmos::RequestEvent& event) {
+        record(event);
+        manager.observe_request(event);
+      });
   if (auto restored = manager.restore(); !restored) {
     spdlog::error("cannot restore jobs from {}: {}", options.state_dir, restored.error().message);
     return kExitUsage;

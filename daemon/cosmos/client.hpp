@@ -36,7 +36,7 @@ struct RequestEvent {
   int substatus = 0;
   double request_charge = 0;
   std::chrono::steady_clock::duration duration{};
-  std::optional<RetryCause> retry;  ///< set when this attempt will be retried
+  std::optional<RetryCause> retry = {};  ///< set when this attempt will be retried
 };
 
 using RequestObserver = std::function<void(const RequestEvent&)>;

@@ -572,8 +572,15 @@ JobLive JobManager::live(const Job& job) const {
     }
   } else if (rt != nullptr && rt->runner != nullptr && !rt->runner->waiting_reason().empty()) {
     live.waiting = rt->runner->waiting_reason();
+  } else if (last_throttled_ != std::chrono::steady_clock::time_point{} &&
+             clock_.monotonic_now() - last_throttled_ < kThrottleMemory) {
+    live.waiting = "Cosmos is throttling (429): retrying after its x-ms-retry-after-ms";
   }
   return live;
+}
+
+void JobManager::observe_request(const cosmos::RequestEvent& event) {
+  if (event.status == 429) last_throttled_ = clock_.monotonic_now();
 }
 
 void JobManager::begin_shutdown() {

@@ -13,6 +13,7 @@
 
 #include "daemon/common/asio.hpp"
 #include "daemon/common/result.hpp"
+#include "daemon/cosmos/client.hpp"
 #include "daemon/cosmos/document_store.hpp"
 #include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/clock.hpp"
@@ -94,6 +95,10 @@ class JobManager {
   void begin_shutdown();
   bool shutting_down() const { return shutting_down_; }
 
+  /// Every Cosmos attempt (chained after the metrics observer): a recent 429 shows in the
+  /// `waiting` text of running jobs.
+  void observe_request(const cosmos::RequestEvent& event);
+
  private:
   struct Runtime;
 
@@ -128,6 +133,7 @@ class JobManager {
   std::size_t running_ = 0;
   std::uint64_t next_sequence_ = 1;
   bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point last_throttled_{};
   std::unique_ptr<net::steady_timer> all_stopped_;
 };
 

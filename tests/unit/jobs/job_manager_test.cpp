@@ -222,6 +222,22 @@ TEST_CASE_FIXTURE(Fixture, "stop ends a job with the operator's name; patch appl
   CHECK(manager->patch(id, KnobPatch{.batch_size = 5}, "bob").error().code == "conflict");
 }
 
+TEST_CASE_FIXTURE(Fixture, "a running job says when Cosmos throttles it") {
+  auto manager = make();
+  const auto ids = submit(*manager, true, "notes");
+  std::vector<std::string> waiting;
+  store.on_query = [&](const cosmos::QueryRequest& request) {
+    if (request.continuation == "2") {
+      manager->observe_request(cosmos::RequestEvent{.operation = "replace", .status = 429});
+    }
+    waiting.push_back(manager->live(*manager->find(ids[0])).waiting);
+  };
+  REQUIRE(finished(*manager, ids));
+  REQUIRE(waiting.size() == 4);
+  CHECK(waiting[0].empty());
+  CHECK(waiting[1] == "Cosmos is throttling (429): retrying after its x-ms-retry-after-ms");
+}
+
 TEST_CASE_FIXTURE(Fixture, "bad knobs and unknown jobs are refused") {
   auto manager = make();
   const auto ids = submit(*manager, true, "notes");
