@@ -10,7 +10,6 @@
 
 namespace backfilld::migrations {
 
-
 /// Encrypts ContainerSpec::fields in place, keyed by the owner in ContainerSpec::user_id_field.
 class EncryptFields final : public Transform {
  public:

@@ -211,5 +211,4 @@ TEST_CASE("encryption_enabled is true only for FIELD_ENCRYPT_ENABLED=true") {
   CHECK_FALSE(encryption_enabled(env_of({})));
 }
 
-
 }  // namespace backfilld::crypto
