@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <optional>
 
 #include "daemon/cli/run_command.hpp"
 #include "daemon/cli/serve_command.hpp"
@@ -30,30 +31,46 @@ constexpr const char* kUsage =
     "BACKFILLD_STATE_DIR, BACKFILLD_MANIFEST_DIR, BACKFILLD_ENVIRONMENT,\n"
     "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n";
 
-int run(const std::vector<std::string>& args) {
-  cli::RunCommandOptions options;
-  std::uint32_t batch_size = 0;
+/// Parses a command's options and sets up logging; an exit code when the command must not run.
+std::optional<int> parse(const char* command,
+                         const std::vector<std::string>& args,
+                         po::options_description& description,
+                         po::variables_map& values) {
   std::string log_format = "human";
-  po::options_description description("run");
-  description.add_options()("manifest", po::value(&options.manifest_path)->required())(
-      "container", po::value(&options.container))("dry-run", po::bool_switch(&options.dry_run))(
-      "batch-size", po::value(&batch_size))(
-      "write-concurrency", po::value(&options.write_concurrency))("verbose", po::bool_switch())(
-      "log-format", po::value(&log_format))("insecure-skip-tls-verify",
-                                            po::bool_switch(&options.insecure_skip_tls_verify));
-  po::variables_map values;
+  bool verbose = false;
+  description.add_options()("verbose", po::bool_switch(&verbose))("log-format",
+                                                                  po::value(&log_format));
   try {
     po::store(po::command_line_parser(args).options(description).run(), values);
     po::notify(values);
   } catch (const po::error& error) {
-    std::cerr << "backfilld run: " << error.what() << "\n" << kUsage;
+    std::cerr << "backfilld " << command << ": " << error.what() << "\n" << kUsage;
     return cli::kExitUsage;
   }
   auto format = common::parse_log_format(log_format);
   if (!format) {
-    std::cerr << "backfilld run: " << format.error().message << "\n";
+    std::cerr << "backfilld " << command << ": " << format.error().message << "\n";
     return cli::kExitUsage;
   }
+  common::configure_logging(*format, verbose);
+  return std::nullopt;
+}
+
+int run(const std::vector<std::string>& args) {
+  cli::RunCommandOptions options;
+  std::uint32_t batch_size = 0;
+  po::options_description description("run");
+  // clang-format off
+  description.add_options()
+      ("manifest", po::value(&options.manifest_path)->required())
+      ("container", po::value(&options.container))
+      ("dry-run", po::bool_switch(&options.dry_run))
+      ("batch-size", po::value(&batch_size))
+      ("write-concurrency", po::value(&options.write_concurrency))
+      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
+  // clang-format on
+  po::variables_map values;
+  if (auto exit_code = parse("run", args, description, values)) return *exit_code;
   if (values.count("batch-size")) {
     if (batch_size < 1 || batch_size > 1000) {
       std::cerr << "backfilld run: --batch-size must be from 1 to 1000\n";
@@ -65,39 +82,29 @@ int run(const std::vector<std::string>& args) {
     std::cerr << "backfilld run: --write-concurrency must be from 1 to 256\n";
     return cli::kExitUsage;
   }
-  common::configure_logging(*format, values["verbose"].as<bool>());
   return cli::run_command(options, common::process_env());
 }
 
 int serve(const std::vector<std::string>& args) {
   cli::ServeCommandOptions options;
-  std::string log_format = "human";
   bool allow_live_without_dry_run = false;
   long grace_seconds = options.grace_period.count();
   po::options_description description("serve");
-  description.add_options()("listen", po::value(&options.listen))(
-      "state-dir", po::value(&options.state_dir))("manifest-dir", po::value(&options.manifest_dir))(
-      "environment", po::value(&options.environment))("max-running-jobs",
-                                                      po::value(&options.max_running_jobs))(
-      "max-jobs-per-container", po::value(&options.max_jobs_per_container))(
-      "allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run))(
-      "grace-period", po::value(&grace_seconds))(
-      "write-concurrency", po::value(&options.write_concurrency))("verbose", po::bool_switch())(
-      "log-format", po::value(&log_format))("insecure-skip-tls-verify",
-                                            po::bool_switch(&options.insecure_skip_tls_verify));
+  // clang-format off
+  description.add_options()
+      ("listen", po::value(&options.listen))
+      ("state-dir", po::value(&options.state_dir))
+      ("manifest-dir", po::value(&options.manifest_dir))
+      ("environment", po::value(&options.environment))
+      ("max-running-jobs", po::value(&options.max_running_jobs))
+      ("max-jobs-per-container", po::value(&options.max_jobs_per_container))
+      ("allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run))
+      ("grace-period", po::value(&grace_seconds))
+      ("write-concurrency", po::value(&options.write_concurrency))
+      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
+  // clang-format on
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(description).run(), values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    std::cerr << "backfilld serve: " << error.what() << "\n" << kUsage;
-    return cli::kExitUsage;
-  }
-  auto format = common::parse_log_format(log_format);
-  if (!format) {
-    std::cerr << "backfilld serve: " << format.error().message << "\n";
-    return cli::kExitUsage;
-  }
+  if (auto exit_code = parse("serve", args, description, values)) return *exit_code;
   if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0 ||
       options.write_concurrency < 1 || options.write_concurrency > 256) {
     std::cerr << "backfilld serve: limits must be at least 1, --write-concurrency at most 256, "
@@ -106,7 +113,6 @@ int serve(const std::vector<std::string>& args) {
   }
   options.require_dry_run = !allow_live_without_dry_run;
   options.grace_period = std::chrono::seconds(grace_seconds);
-  common::configure_logging(*format, values["verbose"].as<bool>());
   return cli::serve_command(std::move(options), common::process_env());
 }
 

@@ -62,16 +62,10 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
     spdlog::error("--container {}: not in manifest {}", options.container, manifest->id);
     return kExitUsage;
   }
-  auto settings = config::cosmos_settings_from_env(env);
+  auto settings = config::cosmos_settings_from_env(env, options.insecure_skip_tls_verify);
   if (!settings) {
     spdlog::error("{}", settings.error().message);
     return kExitUsage;
-  }
-  settings->client.tls.insecure_skip_verify = options.insecure_skip_tls_verify;
-  if (options.insecure_skip_tls_verify) {
-    spdlog::warn(
-        "TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): "
-        "anyone on the path can read and change this migration's traffic");
   }
   auto database = config::database_for(manifest->database, *settings);
   if (!database) {

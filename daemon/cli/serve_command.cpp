@@ -42,16 +42,10 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
     spdlog::error("no state directory: set BACKFILLD_STATE_DIR or --state-dir");
     return kExitUsage;
   }
-  auto settings = config::cosmos_settings_from_env(env);
+  auto settings = config::cosmos_settings_from_env(env, options.insecure_skip_tls_verify);
   if (!settings) {
     spdlog::error("{}", settings.error().message);
     return kExitUsage;
-  }
-  settings->client.tls.insecure_skip_verify = options.insecure_skip_tls_verify;
-  if (options.insecure_skip_tls_verify) {
-    spdlog::warn(
-        "TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): "
-        "anyone on the path can read and change this daemon's traffic");
   }
   auto keys = load_keys(env);
   if (!keys) {

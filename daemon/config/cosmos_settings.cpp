@@ -1,8 +1,11 @@
 #include "daemon/config/cosmos_settings.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace backfilld::config {
 
-common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env) {
+common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env,
+                                                        bool insecure_skip_tls_verify) {
   CosmosSettings settings;
   auto endpoint = env("COSMOS_ENDPOINT");
   if (!endpoint || endpoint->empty()) {
@@ -15,6 +18,13 @@ common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup&
   settings.client.master_key = *key;
   settings.client.tls.ca_file = env("COSMOS_CA_FILE").value_or("");
   settings.database = env("COSMOS_DATABASE").value_or("");
+  settings.client.tls.insecure_skip_verify = insecure_skip_tls_verify;
+  if (insecure_skip_tls_verify) {
+    spdlog::warn(
+        "TLS CERTIFICATE VERIFICATION IS OFF (--insecure-skip-tls-verify): anyone on the path to "
+        "{} can read and change this traffic",
+        *endpoint);
+  }
   return settings;
 }
 

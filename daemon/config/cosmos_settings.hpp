@@ -14,8 +14,9 @@ struct CosmosSettings {
 };
 
 /// Reads COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE and COSMOS_CA_FILE. Errors name the
-/// variable, never the key.
-common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env);
+/// variable, never the key. `insecure_skip_tls_verify` turns verification off, with a warning.
+common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env,
+                                                        bool insecure_skip_tls_verify = false);
 
 /// The database a manifest runs against: its own, else COSMOS_DATABASE; an error when neither.
 common::Result<std::string> database_for(const std::string& manifest_database,
