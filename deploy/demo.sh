@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: start the local Cosmos server (HTTPS, our own
 # certificate), seed sample NoteLett data into the five containers (with nulls, built-in prompts,
-# already-encrypted values and a few bad documents), run the encryption backfill as a dry run,
-# then live, then live again (it must find nothing left to do), and show the result.
-# Safe to run twice: each run seeds a fresh database. KEEP_RUNNING=1 leaves the server up.
+# already-encrypted values and a few bad documents), start the daemon, and through its API run
+# the encryption backfill as a dry run, then live, then live again (it must find nothing left to
+# do), and show the result. Safe to run twice: each run seeds a fresh database.
+# KEEP_RUNNING=1 leaves the server and the daemon up.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state=${BACKFILLD_DEMO_DIR:-$root/deploy/local/.state/demo}
@@ -50,12 +51,57 @@ node -e '
   fs.writeFileSync(out, JSON.stringify(manifest, null, 2));
 ' "$root/migrations/notelett/encrypt-fields.json" "$state/expected.json" "$manifest"
 
-echo "== dry run"
-"$backfilld" run --manifest "$manifest" --dry-run >"$state/dry-run.json"
-echo "== live run"
-"$backfilld" run --manifest "$manifest" >"$state/live.json"
+# The daemon: its API on a free port, a bearer token, checkpoints in the state directory.
+export BACKFILLD_API_TOKEN BACKFILLD_STATE_DIR="$state/daemon-$db"
+BACKFILLD_API_TOKEN=$(openssl rand -hex 16)
+"$backfilld" serve --listen 127.0.0.1:0 --environment demo >"$state/daemon.log" 2>&1 &
+daemon_pid=$!
+[ "${KEEP_RUNNING:-0}" = 1 ] ||
+  trap 'kill -TERM $daemon_pid 2>/dev/null; wait $daemon_pid 2>/dev/null; "$cosmos" stop "$state/cosmos" >/dev/null' EXIT
+for _ in $(seq 200); do
+  port=$(grep -oE 'serving on port [0-9]+' "$state/daemon.log" | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
+  kill -0 "$daemon_pid" 2>/dev/null || { cat "$state/daemon.log" >&2; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "the daemon did not start; see $state/daemon.log" >&2; exit 1; }
+api="http://127.0.0.1:$port"
+auth="Authorization: Bearer $BACKFILLD_API_TOKEN"
+echo "== daemon up: $api (log: $state/daemon.log)"
+
+# submit NAME DRY_RUN: POST /v1/jobs, wait for every job, write a run summary to $state/NAME.json
+# in the shape demo_summary.mjs reads (one entry per container, from GET /v1/jobs/{id}).
+submit() {
+  local name=$1 dry=$2 ids
+  ids=$(jq -c --argjson dry "$dry" '{manifest: ., dryRun: $dry, operator: "demo",
+          backupConfirmed: "demo: local data, reseeded each run"}' "$manifest" |
+    curl -sS --fail-with-body -H "$auth" -H 'Content-Type: application/json' --data-binary @- "$api/v1/jobs" |
+    jq -r '.jobs[]')
+  for id in $ids; do
+    until curl -sS -H "$auth" "$api/v1/jobs/$id" | jq -e '.state | IN("succeeded", "failed", "stopped")' >/dev/null; do
+      sleep 0.2
+    done
+  done
+  curl -sS -H "$auth" "$api/v1/jobs" | jq --arg ids "$ids" '
+    def seconds: (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) + ((capture("\\.(?<ms>[0-9]+)Z$").ms | tonumber) / 1000);
+    ($ids | split("\n")) as $wanted
+    | [.jobs[] | select(.id as $id | $wanted | index($id))] as $jobs
+    | {containers: [$jobs[] | {container, status: .state, reason, counts,
+                               docsPerSecond: (.counts.scanned / ([((.finishedAt | seconds) - (.startedAt | seconds)), 0.001] | max))}],
+       ok: ($jobs | all(.state == "succeeded"))}' >"$state/$name.json"
+}
+
+echo "== dry run (POST /v1/jobs, dryRun: true)"
+submit dry-run true
+echo "== live run (POST /v1/jobs, dryRun: false; the gate checks keys, backup and dry run)"
+submit live false
 echo "== second live run (must encrypt nothing)"
-"$backfilld" run --manifest "$manifest" >"$state/second-live.json"
+submit second-live false
+echo "== release record of the first live job (GET /v1/jobs/{id}/report)"
+first_live=$(curl -sS -H "$auth" "$api/v1/jobs" | jq -r '[.jobs[] | select(.dryRun == false)][0].id')
+curl -sS -H "$auth" "$api/v1/jobs/$first_live/report" |
+  jq -c '{migrationId, container, mode, state, keyProvider, keyId, operator, backupConfirmed,
+          dryRun: .dryRun.counts.encrypted, live: .live.counts.encrypted}'
 
 echo "== result (database $db)"
 node "$root/deploy/local/demo_summary.mjs" "$state/expected.json" "$state/dry-run.json" \
@@ -63,4 +109,4 @@ node "$root/deploy/local/demo_summary.mjs" "$state/expected.json" "$state/dry-ru
 echo "A note as stored now (body is an envelope v1; the app decrypts it):"
 node "$root/deploy/local/admin.mjs" --endpoint "$COSMOS_ENDPOINT" --ca "$COSMOS_CA_FILE" \
   query "$db" notes "SELECT TOP 1 c.id, c.workspaceId, c.userId, c.title, c.body FROM c WHERE c.productId = 'notelett' AND IS_DEFINED(c.body.ct)"
-echo "Run summaries: $state/{dry-run,live,second-live}.json"
+echo "Run summaries: $state/{dry-run,live,second-live}.json; metrics: curl $api/metrics"
