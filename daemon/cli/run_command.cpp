@@ -91,10 +91,6 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
     return kExitUsage;
   }
 
-  // SIGTERM/SIGINT: finish the batch in flight, then stop.
-  bool stop_requested = false;
-  net::signal_set signals(io, SIGINT, SIGTERM);
-
   engine::SystemClock clock;
   engine::RunSettings run_settings{.batch_size = options.batch_size.value_or(manifest->batch_size),
                                    .write_concurrency = options.write_concurrency,
@@ -108,78 +104,88 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   summary.AddMember("dryRun", options.dry_run, allocator);
   rapidjson::Value containers(rapidjson::kArrayType);
 
+  // One signal wait for the whole run: SIGTERM/SIGINT finishes the batch in flight (a pacing
+  // wait ends at once), then stops; later containers do not start.
+  bool stop_requested = false;
+  engine::ContainerRunner* current = nullptr;
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::warn("signal {}: stopping after the current batch", signal);
+    stop_requested = true;
+    if (current != nullptr) current->wake();
+  });
+
   int exit_code = kExitSucceeded;
-  for (const migrations::ContainerSpec& spec : manifest->containers) {
-    if (!options.container.empty() && spec.name != options.container) continue;
-    auto transform = migrations::make_transform(*manifest, spec, keyring->get());
-    if (!transform) {
-      spdlog::error("{}/{}: {}", manifest->id, spec.name, transform.error().message);
-      exit_code = kExitUsage;
-      break;
-    }
-    engine::RunTarget target{
-        .job_label = manifest->id + "/" + spec.name,
-        .container = {*database, spec.name},
-        .partition_key_path = spec.partition_key_path,
-        .product_id = manifest->product_id,
-        .stop = manifest->stop,
-        .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
-        .rewritten_name = encryption ? "encrypted" : "rewritten"};
-    engine::RunHooks hooks{
-        .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
-        .after_batch = {}};
-    engine::ContainerRunner runner(**client, **transform, target, run_settings, clock, hooks);
-    spdlog::info("{}: {} run started (batch size {})", target.job_label,
-                 options.dry_run ? "dry" : "live", run_settings.batch_size);
-
-    const auto started = clock.monotonic_now();
-    engine::RunOutcome outcome;
-    net::co_spawn(io, runner.run(), [&](std::exception_ptr error, engine::RunOutcome result) {
-      if (error) {
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& exception) {
-          result = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
-        }
+  auto run_all = [&]() -> net::awaitable<void> {
+    for (const migrations::ContainerSpec& spec : manifest->containers) {
+      if (!options.container.empty() && spec.name != options.container) continue;
+      auto transform = migrations::make_transform(*manifest, spec, keyring->get());
+      if (!transform) {
+        spdlog::error("{}/{}: {}", manifest->id, spec.name, transform.error().message);
+        exit_code = kExitUsage;
+        co_return;
       }
-      outcome = std::move(result);
-      signals.cancel();
-    });
-    io.restart();
-    // The signal wait is re-armed per container so that the loop ends when the run does.
-    signals.async_wait([&](const boost::system::error_code& error, int signal) {
-      if (error) return;
-      spdlog::warn("signal {}: stopping after the current batch", signal);
-      stop_requested = true;
-    });
-    io.run();
-    const double seconds = std::chrono::duration<double>(clock.monotonic_now() - started).count();
-    const engine::Counts& counts = runner.observed();
+      engine::RunTarget target{
+          .job_label = manifest->id + "/" + spec.name,
+          .container = {*database, spec.name},
+          .partition_key_path = spec.partition_key_path,
+          .product_id = manifest->product_id,
+          .stop = manifest->stop,
+          .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
+          .rewritten_name = encryption ? "encrypted" : "rewritten"};
+      engine::RunHooks hooks{
+          .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
+          .after_batch = {}};
+      engine::ContainerRunner runner(**client, **transform, target, run_settings, clock, hooks);
+      spdlog::info("{}: {} run started (batch size {})", target.job_label,
+                   options.dry_run ? "dry" : "live", run_settings.batch_size);
+      const auto started = clock.monotonic_now();
+      current = &runner;
+      engine::RunOutcome outcome;
+      try {
+        outcome = co_await runner.run();
+      } catch (const std::exception& exception) {
+        outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
+      }
+      current = nullptr;
+      const double seconds = std::chrono::duration<double>(clock.monotonic_now() - started).count();
+      const engine::Counts& counts = runner.observed();
 
-    rapidjson::Value entry(rapidjson::kObjectType);
-    entry.AddMember("container", rapidjson::Value(spec.name.c_str(), allocator), allocator);
-    entry.AddMember("status", rapidjson::StringRef(status_name(outcome.status).data()), allocator);
-    if (!outcome.reason.empty()) {
-      entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
-    }
-    entry.AddMember(
-        "counts",
-        engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name, allocator),
-        allocator);
-    entry.AddMember("seconds", seconds, allocator);
-    entry.AddMember("docsPerSecond",
-                    seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);
-    containers.PushBack(entry, allocator);
+      rapidjson::Value entry(rapidjson::kObjectType);
+      entry.AddMember("container", rapidjson::Value(spec.name.c_str(), allocator), allocator);
+      entry.AddMember("status", rapidjson::StringRef(status_name(outcome.status).data()),
+                      allocator);
+      if (!outcome.reason.empty()) {
+        entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
+      }
+      entry.AddMember(
+          "counts",
+          engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name, allocator),
+          allocator);
+      entry.AddMember("seconds", seconds, allocator);
+      entry.AddMember("docsPerSecond",
+                      seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);
+      containers.PushBack(entry, allocator);
 
-    if (outcome.status == engine::RunStatus::kSucceeded) {
-      spdlog::info("{}: succeeded: scanned {} in {:.1f} s", target.job_label, counts.scanned,
-                   seconds);
-      continue;
+      if (outcome.status == engine::RunStatus::kSucceeded) {
+        spdlog::info("{}: succeeded: scanned {} in {:.1f} s", target.job_label, counts.scanned,
+                     seconds);
+        continue;
+      }
+      spdlog::error("{}: {}: {}", target.job_label, status_name(outcome.status), outcome.reason);
+      exit_code = outcome.status == engine::RunStatus::kStopped ? kExitStopped : kExitFailed;
+      co_return;
     }
-    spdlog::error("{}: {}: {}", target.job_label, status_name(outcome.status), outcome.reason);
-    exit_code = outcome.status == engine::RunStatus::kStopped ? kExitStopped : kExitFailed;
-    break;
-  }
+  };
+  net::co_spawn(io, run_all(), [&](std::exception_ptr error) {
+    if (error) {
+      spdlog::critical("run ended by an exception");
+      exit_code = kExitFailed;
+    }
+    signals.cancel();
+  });
+  io.run();
   summary.AddMember("containers", containers, allocator);
   summary.AddMember("ok", exit_code == kExitSucceeded, allocator);
   print_summary(summary);

@@ -64,7 +64,11 @@ struct Fixture {
   }
 
   std::unique_ptr<JobManager> make(KeyState key_state = keys()) {
-    return std::make_unique<JobManager>(io.get_executor(), store, states, metrics, clock,
+    return make_on(io, std::move(key_state));
+  }
+  /// A manager on its own io_context: a "restarted daemon" must not run what the old one left.
+  std::unique_ptr<JobManager> make_on(net::io_context& context, KeyState key_state = keys()) {
+    return std::make_unique<JobManager>(context.get_executor(), store, states, metrics, clock,
                                         std::move(key_state), options);
   }
 
@@ -293,13 +297,17 @@ TEST_CASE_FIXTURE(Fixture, "shutdown checkpoints a running job; a new daemon res
 TEST_CASE_FIXTURE(Fixture, "a paused job stays paused across a restart") {
   std::string id;
   {
-    auto manager = make();
+    // The old daemon: its io_context is never run again, like a killed process.
+    net::io_context old_io;
+    auto manager = make_on(old_io);
     id = submit(*manager, true, "notes")[0];
     REQUIRE(manager->pause(id, "bob").ok());
     CHECK(manager->find(id)->state == JobState::kPaused);
+    manager.reset();
   }
   auto restarted = make();
   REQUIRE(restarted->restore().ok());
+  CHECK(restarted->find(id)->state == JobState::kPaused);
   CHECK_FALSE(run_until(
       io, [&] { return restarted->find(id)->state != JobState::kPaused; }, 1000));
   REQUIRE(restarted->resume(id, "bob").ok());
