@@ -104,6 +104,16 @@ all_terminal() {
   [[ "$(curl -sS -H "Authorization: Bearer $BACKFILLD_API_TOKEN" "$base/v1/jobs" |
     jq '[.jobs[] | select(.state == "queued" or .state == "running" or .state == "paused")] | length')" == 0 ]]
 }
+# unthrottle ID...: lifts the documents/s limit; a job that already finished answers 409
+# (knobs of an ended job cannot change), which is fine only if it succeeded.
+unthrottle() {
+  local id code
+  for id in "$@"; do
+    code="$(api PATCH "/v1/jobs/$id" '{"maxDocumentsPerSecond": 0}')"
+    [[ "$code" == 200 || ("$code" == 409 && "$(job_field "$id" .state)" == succeeded) ]] ||
+      fail "PATCH $id: HTTP $code: $(cat "$work/out.json")"
+  done
+}
 wait_all() { local deadline=$((SECONDS + $1)); until all_terminal; do ((SECONDS < deadline)) || fail "jobs not done in $1 s"; sleep 0.2; done; }
 
 scenario_api() {
@@ -170,13 +180,7 @@ scenario_api() {
   expect_status 200 POST "/v1/jobs/$last/stop" '{"operator": "night-shift"}'
   expect_status 200 POST "/v1/jobs/$first/resume" '{"operator": "night-shift"}'
   # The other live jobs were submitted with the slow knobs too: speed them up.
-  # (A job that already finished answers 409: knobs of an ended job cannot change.)
-  local code
-  for id in "${live[@]:1:3}"; do
-    code="$(api PATCH "/v1/jobs/$id" '{"maxDocumentsPerSecond": 0}')"
-    [[ "$code" == 200 || ("$code" == 409 && "$(job_field "$id" .state)" == succeeded) ]] ||
-      fail "PATCH $id: HTTP $code: $(cat "$work/out.json")"
-  done
+  unthrottle "${live[@]:1:3}"
   wait_all 120
   for id in "${live[@]:0:4}"; do
     [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id: $(job_field "$id" '.state + " " + (.reason // "")')"
@@ -225,12 +229,7 @@ scenario_restart() {
     fail "no final checkpoint after SIGTERM: $(jq -c '{state, checkpoint: .checkpoint.batches}' "$work/state/${live[1]}.json")"
   log "SIGTERM: exit 0, checkpoint at batch $(jq .checkpoint.batches "$work/state/${live[1]}.json")"
   daemon
-  local code
-  for id in "${live[@]}"; do
-    code="$(api PATCH "/v1/jobs/$id" '{"maxDocumentsPerSecond": 0}')"
-    [[ "$code" == 200 || ("$code" == 409 && "$(job_field "$id" .state)" == succeeded) ]] ||
-      fail "PATCH $id: HTTP $code: $(cat "$work/out.json")"
-  done
+  unthrottle "${live[@]}"
   wait_all 120
   for id in "${live[@]}"; do
     [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id after restarts: $(job_field "$id" .state)"

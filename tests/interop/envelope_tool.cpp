@@ -18,6 +18,7 @@
 #include "daemon/crypto/envelope.hpp"
 #include "daemon/crypto/keyring.hpp"
 #include "migrations/encrypt_fields.hpp"
+#include "tests/support/hex.hpp"
 
 namespace backfilld::interop {
 namespace {
@@ -44,15 +45,7 @@ rapidjson::Document error_reply(const common::Error& error) {
   return reply;
 }
 
-std::string hex_of(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 0xF]);
-  }
-  return hex;
-}
+using testing::hex_of;
 
 rapidjson::Document seal(const crypto::Keyring& keyring, rapidjson::Document& request) {
   const std::string_view context = string_of(request, "context");

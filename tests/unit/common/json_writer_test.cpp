@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "daemon/common/json.hpp"
+#include "tests/support/hex.hpp"
 
 namespace backfilld::common {
 namespace {
@@ -29,15 +30,7 @@ std::string string_json(std::string_view bytes) {
   return out;
 }
 
-std::string hex_of(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 0xF]);
-  }
-  return hex;
-}
+using testing::hex_of;
 
 /// What RapidJSON's own Writer writes for `value` (its numbers are the ones to keep).
 std::string rapidjson_text(const rapidjson::Value& value) {

@@ -6,6 +6,7 @@
 
 #include "daemon/common/json.hpp"
 #include "daemon/crypto/base64.hpp"
+#include "tests/support/hex.hpp"
 
 namespace backfilld::crypto {
 namespace {
@@ -32,15 +33,7 @@ Iv iv_filled_with(unsigned char byte) {
   return iv;
 }
 
-std::string hex_of(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 0xF]);
-  }
-  return hex;
-}
+using testing::hex_of;
 
 rapidjson::Document parse(std::string_view text) {
   auto parsed = common::parse_json(text);
