@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${1:-$root/build}
 shift || true
 
-packages=(cmake make g++ pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
+packages=(cmake make g++ ccache pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
   openssl curl ca-certificates util-linux jq prometheus)
 missing=()
