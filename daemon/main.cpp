@@ -26,7 +26,8 @@ constexpr const char* kUsage =
     "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
     "       backfilld --version\n"
     "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
-    "FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), FIELD_ENCRYPT_KEY,\n"
+    "COSMOS_REQUEST_TIMEOUT_MS, FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), "
+    "FIELD_ENCRYPT_KEY,\n"
     "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE; serve also BACKFILLD_LISTEN,\n"
     "BACKFILLD_STATE_DIR, BACKFILLD_MANIFEST_DIR, BACKFILLD_ENVIRONMENT,\n"
     "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n";

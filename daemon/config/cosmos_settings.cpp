@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <cstdint>
+
 namespace backfilld::config {
 
 common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env,
@@ -18,6 +21,15 @@ common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup&
   settings.client.master_key = *key;
   settings.client.tls.ca_file = env("COSMOS_CA_FILE").value_or("");
   settings.database = env("COSMOS_DATABASE").value_or("");
+  if (auto timeout = env("COSMOS_REQUEST_TIMEOUT_MS"); timeout && !timeout->empty()) {
+    std::int64_t ms = 0;
+    auto [end, ec] = std::from_chars(timeout->data(), timeout->data() + timeout->size(), ms);
+    if (ec != std::errc() || end != timeout->data() + timeout->size() || ms < 1) {
+      return common::fail("config", "COSMOS_REQUEST_TIMEOUT_MS must be a positive integer, got \"" +
+                                        *timeout + "\"");
+    }
+    settings.client.request_timeout = std::chrono::milliseconds(ms);
+  }
   settings.client.tls.insecure_skip_verify = insecure_skip_tls_verify;
   if (insecure_skip_tls_verify) {
     spdlog::warn(

@@ -13,8 +13,9 @@ struct CosmosSettings {
   std::string database;  ///< COSMOS_DATABASE; a manifest's own database wins
 };
 
-/// Reads COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE and COSMOS_CA_FILE. Errors name the
-/// variable, never the key. `insecure_skip_tls_verify` turns verification off, with a warning.
+/// Reads COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE and
+/// COSMOS_REQUEST_TIMEOUT_MS. Errors name the variable, never the key.
+/// `insecure_skip_tls_verify` turns verification off, with a warning.
 common::Result<CosmosSettings> cosmos_settings_from_env(const common::EnvLookup& env,
                                                         bool insecure_skip_tls_verify = false);
 

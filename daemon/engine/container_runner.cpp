@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "daemon/common/json.hpp"
 #include "daemon/engine/for_each_concurrent.hpp"
 
@@ -23,6 +26,27 @@ std::string parameters_for(const std::optional<std::string>& product_id) {
 
 std::string_view id_of(const rapidjson::Value& document) {
   return common::string_member(document, "id").value_or(std::string_view());
+}
+
+/// Whether two documents hold the same members and values, Cosmos's system properties aside.
+bool same_content(const rapidjson::Value& a, const rapidjson::Value& b) {
+  constexpr std::string_view kSystem[] = {"_rid", "_self", "_etag", "_attachments", "_ts"};
+  const auto is_system = [&](const rapidjson::Value& name) {
+    const std::string_view text(name.GetString(), name.GetStringLength());
+    return std::find(std::begin(kSystem), std::end(kSystem), text) != std::end(kSystem);
+  };
+  if (!a.IsObject() || !b.IsObject()) return false;
+  std::size_t members = 0;
+  for (const auto& member : a.GetObject()) {
+    if (is_system(member.name)) continue;
+    ++members;
+    auto other = b.FindMember(member.name);
+    if (other == b.MemberEnd() || other->value != member.value) return false;
+  }
+  for (const auto& member : b.GetObject()) {
+    if (!is_system(member.name)) --members;
+  }
+  return members == 0;
 }
 
 }  // namespace
@@ -175,6 +199,7 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
 
   // The fresh copy after a conflict must outlive the loop iteration that wrote it.
   std::optional<rapidjson::Document> reread;
+  const rapidjson::Value* written = &document;
   for (int conflicts = 0;; ++conflicts) {
     auto ack = co_await store_.replace_document(target_.container, id, key, std::move(body), etag);
     if (ack) {
@@ -210,9 +235,14 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
                     cosmos::describe(fresh.error()));
       co_return result;
     }
+    // Our own write landed but its answer was lost (connection dropped, deadline passed) and
+    // the retry met its new etag: the document is ours, counted once as written (a fresh
+    // envelope's random iv makes the match conclusive).
+    if (same_content(fresh->document, *written)) co_return result;
     reread.emplace(std::move(fresh->document));
     result = transform_.apply(*reread, reread->GetAllocator(), Mode::kLive);
     if (result.outcome != Outcome::kRewritten) co_return result;
+    written = &*reread;
     etag = std::move(fresh->etag);
     body = common::to_json(*reread);
   }

@@ -18,12 +18,13 @@
 #   sigkill     SIGKILL at a random batch, three times; a final run completes; every value
 #               encrypted exactly once
 #   throughput  5 x 2000 documents, ~1 KB notes, the manifest's batch size: prints docs/s
+#   faults, crashloop, writers: see fault_scenarios.sh
 # The server must be running (deploy/local/cosmos.sh start COSMOS_STATE_DIR; CTest's `cosmos`
 # fixture). E2E_KEEP=1 keeps the work directory (kept anyway on failure).
 set -euo pipefail
 
 if (($# != 4)); then
-  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|throughput BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
+  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|throughput|faults|crashloop|writers BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
   exit 2
 fi
 scenario="$1"
@@ -44,6 +45,7 @@ finish() {
   local rc=$?
   # Only the backfilld this script started, by its pid.
   if [[ -n "$bg_pid" ]] && kill -0 "$bg_pid" 2>/dev/null; then kill -KILL "$bg_pid" 2>/dev/null || true; fi
+  [[ -n "${proxy_pid:-}" ]] && kill -TERM "$proxy_pid" 2>/dev/null
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then
     rm -rf "$work"
   else
@@ -345,8 +347,12 @@ scenario_throughput() {
     "$work/throughput.json" >&2
 }
 
+# faults, crashloop, writers (issue 6).
+source "$here/fault_scenarios.sh"
+
 case "$scenario" in
-  lifecycle | container | stop | sigterm | sigkill | throughput) "scenario_$scenario" ;;
+  lifecycle | container | stop | sigterm | sigkill | throughput | faults | crashloop | writers)
+    "scenario_$scenario" ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
 log "PASS"

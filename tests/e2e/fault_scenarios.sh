@@ -1,0 +1,125 @@
+# Scenarios of run_encrypt_test.sh that prove nothing is lost under faults (issue 6); sourced by
+# it, so they share its helpers (seed_db, run_backfilld, verify, compare, ...).
+#
+#   faults      a live run through tests/faults/fault_proxy.mjs (10% 429, 2% 503, 1% dropped
+#               connections half before and half after forwarding, and 449, 408, slow answers
+#               past the deadline, truncated bodies): exact counts, every value encrypted once
+#   crashloop   SIGKILL at random moments (mid-batch) of live runs, $CRASH_KILLS times (10), each
+#               restarted; then a final run: every value encrypted once, nothing else changed
+#   writers     an application (tests/faults/app_writer.mjs) updates and creates plaintext
+#               documents during the live run; after a second (verification) run no update is
+#               lost and every value is encrypted
+
+proxy_pid=""
+stop_proxy() {
+  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then
+    kill -TERM "$proxy_pid" 2>/dev/null || true
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
+  proxy_pid=""
+}
+
+# start_proxy RATES: the fault proxy in front of the server; sets COSMOS_ENDPOINT to it.
+start_proxy() {
+  rm -f "$work/proxy.port"
+  node "$src/tests/faults/fault_proxy.mjs" --target "$endpoint" --cert "$state/cert.pem" \
+    --key "$state/key.pem" --ca "$ca" --port-file "$work/proxy.port" \
+    --counts-file "$work/injected.json" --seed "${FAULT_SEED:-$db}" --slow-ms 1500 \
+    --rates "$1" >"$work/proxy.out" 2>"$work/proxy.log" &
+  proxy_pid=$!
+  local deadline=$((SECONDS + 20))
+  until [[ -s "$work/proxy.port" ]]; do
+    kill -0 "$proxy_pid" 2>/dev/null || { cat "$work/proxy.log" >&2; fail "fault proxy exited"; }
+    ((SECONDS < deadline)) || fail "fault proxy did not start"
+    sleep 0.05
+  done
+  export COSMOS_ENDPOINT="https://127.0.0.1:$(<"$work/proxy.port")"
+  # An attempt answered later than this is abandoned and retried (the proxy's slow fault).
+  export COSMOS_REQUEST_TIMEOUT_MS=1000
+  log "fault proxy on $COSMOS_ENDPOINT: $1"
+}
+
+scenario_faults() {
+  seed_db
+  make_keyring
+  local m="$work/manifest.json" f
+  manifest "$m" raised >/dev/null
+  start_proxy "429=0.10,503=0.02,dropBefore=0.005,dropAfter=0.005,449=0.01,408=0.01,slow=0.003,truncate=0.005"
+  run_backfilld faults 0 --manifest "$m" --batch-size 20
+  stop_proxy
+  jq -c . "$work/injected.json" >&2
+  for f in 429 449 503 408 dropBefore dropAfter slow truncate; do
+    expect_json "$work/injected.json" ".faults[\"$f\"] > 0" "fault $f was injected"
+  done
+  # Exact counts: a write that happened but was never acknowledged (dropAfter, truncate, slow)
+  # is retried, answered 412, re-read, and still counted once as encrypted.
+  for f in dropAfter truncate; do
+    expect_json "$work/injected.json" ".onReplace[\"$f\"] > 0" "fault $f hit a replace that happened"
+  done
+  compare faults "$m"
+  verify encrypted after-faults
+  expect_json "$work/injected.json" '.forwarded > 0' "requests reached the server"
+}
+
+scenario_crashloop() {
+  per_container=2000
+  seed_db
+  make_keyring
+  local m="$work/manifest.json" round at pid rc kills=${CRASH_KILLS:-10} ms
+  manifest "$m" raised >/dev/null
+  for ((round = 1; round <= kills; round += 1)); do
+    # Each run rescans from the start and skips what is already encrypted: a random batch within
+    # the first few hundred, then a random 0-30 ms more, so the kill lands inside a batch.
+    at=$((1 + RANDOM % 300))
+    ms=$((RANDOM % 30))
+    "$backfilld" run --manifest "$m" --batch-size 20 >"$work/kill$round.json" 2>"$work/kill$round.log" &
+    bg_pid=$!
+    pid=$bg_pid
+    wait_batches "$work/kill$round.log" "$pid" "$at" 60
+    sleep "0.0$(printf '%02d' "$ms")"
+    kill -KILL "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    bg_pid=""
+    ((rc == 137)) || fail "SIGKILL round $round: exit $rc, want 137 (killed)"
+    log "run $round killed after batch $at + $ms ms"
+  done
+  echo "$kills" >"$work/kills-survived"
+  verify partial after-kills
+  run_backfilld final 0 --manifest "$m"
+  compare final "$m" --already-verified "$work/after-kills.json"
+  verify encrypted after-final
+  log "$kills kills survived"
+}
+
+scenario_writers() {
+  per_container=1000
+  seed_db
+  make_keyring
+  local m="$work/manifest.json" app_pid rc=0
+  manifest "$m" raised >/dev/null
+  verify plaintext seeded
+  node "$src/tests/faults/app_writer.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
+    --per-container "$per_container" --body-bytes "$body_bytes" --record "$work/app.json" \
+    --stop-file "$work/app.stop" >"$work/app.out" 2>"$work/app.log" &
+  app_pid=$!
+  run_backfilld live 0 --manifest "$m" --batch-size 20
+  touch "$work/app.stop"
+  wait "$app_pid" || rc=$?
+  ((rc == 0)) || { cat "$work/app.log" >&2; fail "app writer exit $rc"; }
+  jq -c '.totals' "$work/app.json" >&2
+  expect_json "$work/app.json" '.totals.updates > 0 and .totals.creates > 0' "the application wrote during the run"
+  # 412s show the re-read path ran (the application raced a replace).
+  log "conflicts re-read by the live run: $(grep -c 'conflicts re-read' "$work/live.log" || true) batches"
+  # A final verification scan: a second live run encrypts what the application wrote after the
+  # first one passed it.
+  run_backfilld verify-run 0 --manifest "$m"
+  # The seeded documents the application never touched: exactly as a plain run leaves them.
+  verify encrypted after-writers --ignore-ids "$work/app.json"
+  # The documents it touched or created: each decrypts to the application's last write.
+  node "$src/tests/faults/app_writer.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
+    --per-container "$per_container" --body-bytes "$body_bytes" --record "$work/app.json" \
+    --check --keyring "$FIELD_ENCRYPT_KEYRING_FILE" >"$work/app-check.json" ||
+    fail "an application write was lost or left plaintext"
+  jq -c . "$work/app-check.json" >&2
+}
