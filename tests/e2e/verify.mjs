@@ -8,7 +8,7 @@
 //                   [--per-container 200] [--body-bytes 1000] [--seed backfilld]
 //                   [--containers notes,palace_memories,...]
 //                   --expect encrypted|plaintext|partial
-//                   [--snapshot-out FILE] [--unchanged-since FILE]
+//                   [--snapshot-out FILE] [--unchanged-since FILE] [--ignore-ids FILE]
 //
 // --expect plaintext   every document equals the seed (member order included): nothing written.
 // --expect encrypted   every mapped field the classification encrypts is an envelope v1 under
@@ -25,6 +25,7 @@
 // --snapshot-out FILE  writes every document's _etag ({container: {id: etag}}).
 // --unchanged-since F  fails when any document's _etag differs from snapshot F: proves that
 //                      nothing was written at all, not even an identical body.
+// --ignore-ids FILE    skips the documents an app_writer.mjs record lists (they are its to check).
 //
 // The seed parameters must be those of the seeding, and so must FIELD_ENCRYPT_KEY /
 // FIELD_ENCRYPT_KEY_ID when the seed was made with other than its defaults (seed.mjs reads them
@@ -48,7 +49,7 @@ const kProduct = "notelett";
 const kUsage = `usage: node verify.mjs --endpoint URL --ca FILE --db DB --keyring FILE
        --expect encrypted|plaintext|partial [--per-container 200] [--body-bytes 1000]
        [--seed backfilld] [--containers ${Object.keys(kFieldMap).join(",")}]
-       [--snapshot-out FILE] [--unchanged-since FILE]`;
+       [--snapshot-out FILE] [--unchanged-since FILE] [--ignore-ids FILE]`;
 
 function usageError(message) {
   process.stderr.write(`verify.mjs: ${message}\n${kUsage}\n`);
@@ -61,7 +62,7 @@ function positiveInt(text, flag) {
 }
 
 /** {primary, keys: Map kid -> 32-byte Buffer} from DESIGN's keyring JSON. */
-function loadKeyring(file) {
+export function loadKeyring(file) {
   let json;
   try {
     json = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -92,12 +93,12 @@ function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function isEnvelopeMarker(value) {
+export function isEnvelopeMarker(value) {
   return isObject(value) && value.__encrypted === true;
 }
 
 /** Byte-level equality of two JSON values as stored (member order included). */
-function sameJson(a, b) {
+export function sameJson(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -141,7 +142,7 @@ function openEnvelope(envelope, keyring, context, userId) {
  * Checks one encrypted field against its seeded value: {ok} or {problem}. A value encrypted
  * twice decrypts to an envelope, which is named as such.
  */
-function checkEncryptedField(stored, original, keyring, context, userId) {
+export function checkEncryptedField(stored, original, keyring, context, userId) {
   const opened = openEnvelope(stored, keyring, context, userId);
   if (opened.problem) return opened;
   if (isEnvelopeMarker(opened.value)) return { problem: "encrypted twice (plaintext is an envelope)" };
@@ -220,6 +221,7 @@ async function main() {
         expect: { type: "string" },
         "snapshot-out": { type: "string" },
         "unchanged-since": { type: "string" },
+        "ignore-ids": { type: "string" },
         "max-report": { type: "string", default: "10" },
         help: { type: "boolean", short: "h" },
       },
@@ -241,6 +243,8 @@ async function main() {
   const names = values.containers.split(",").map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!kFieldMap[n]) usageError(`unknown container "${n}"`);
   const keyring = loadKeyring(values.keyring);
+  // A record of tests/faults/app_writer.mjs: documents the application wrote are its to check.
+  const ignored = values["ignore-ids"] ? JSON.parse(fs.readFileSync(values["ignore-ids"], "utf8")).containers : {};
   const since = values["unchanged-since"] ? JSON.parse(fs.readFileSync(values["unchanged-since"], "utf8")) : null;
 
   const client = new CosmosClient({ endpoint: values.endpoint, caFile: values.ca, maxSockets: 2 });
@@ -262,6 +266,11 @@ async function main() {
       snapshot[name] = {};
       for (const doc of stored) {
         const id = doc.id;
+        if (Object.hasOwn(ignored[name] ?? {}, id)) {
+          stats.ignored = (stats.ignored ?? 0) + 1;
+          seen.add(id);
+          continue;
+        }
         snapshot[name][id] = doc._etag;
         if (since && since[name]?.[id] !== doc._etag) {
           stats.etagChanged += 1;
@@ -315,7 +324,9 @@ async function main() {
   return 0;
 }
 
-process.exitCode = await main().catch((err) => {
-  process.stderr.write(`verify.mjs: ${err.message}\n`);
-  return 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
+  process.exitCode = await main().catch((err) => {
+    process.stderr.write(`verify.mjs: ${err.message}\n`);
+    return 1;
+  });
+}

@@ -16,6 +16,7 @@
 //        [--port 0] [--port-file F] [--counts-file F] [--seed S] [--slow-ms 3000]
 //        [--rates 429=0.1,503=0.02,dropBefore=0.005,dropAfter=0.005,...]
 //        [--only-after N]  (no fault on the first N requests: lets set-up calls through)
+//        [--latency-ms N]  (every forwarded answer N ms later: widens read-to-write windows)
 //
 // Counts of each fault injected (and requests seen) go to --counts-file on every change and
 // to stdout on SIGTERM/SIGINT, as JSON: {"requests": n, "forwarded": n, "faults": {...},
@@ -27,7 +28,7 @@ import { parseArgs } from "node:util";
 
 const kFaults = ["429", "449", "503", "408", "dropBefore", "dropAfter", "slow", "truncate"];
 const kUsage = `usage: node fault_proxy.mjs --target URL --cert F --key F --ca F [--port 0]
-       [--port-file F] [--counts-file F] [--seed S] [--slow-ms 3000] [--only-after N]
+       [--port-file F] [--counts-file F] [--seed S] [--slow-ms 3000] [--only-after N] [--latency-ms 0]
        [--rates ${kFaults.map((f) => `${f}=P`).join(",")}]`;
 
 function usageError(message) {
@@ -81,6 +82,7 @@ try {
       seed: { type: "string", default: process.env.FAULT_SEED || "faults" },
       "slow-ms": { type: "string", default: "3000" },
       "only-after": { type: "string", default: "0" },
+      "latency-ms": { type: "string", default: "0" },
       rates: { type: "string", default: process.env.FAULT_RATES || "" },
       help: { type: "boolean", short: "h" },
     },
@@ -99,6 +101,7 @@ const rates = parseRates(args.rates);
 const rng = new Rng(args.seed);
 const slowMs = Number(args["slow-ms"]);
 const onlyAfter = Number(args["only-after"]);
+const latencyMs = Number(args["latency-ms"]);
 const target = new URL(args.target);
 const upstream = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readFileSync(args.ca) });
 
@@ -191,6 +194,7 @@ async function handle(req, res) {
     return req.socket.destroy();
   }
   counts.forwarded += 1;
+  if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
   if (fault === "dropAfter") return req.socket.destroy();
   if (fault === "slow") await new Promise((r) => setTimeout(r, slowMs));
   if (res.destroyed || req.socket.destroyed) return undefined;
