@@ -6,7 +6,7 @@
 //
 //   node seed.mjs --endpoint URL --ca FILE --db DB [--per-container 200] [--body-bytes 1000]
 //                 [--containers notes,palace_memories,...] [--seed S] [--concurrency 16]
-//                 [--expect-out FILE]
+//                 [--expect-out FILE] [--huge-bytes N]
 //
 // Missing partition key values and the local server (@vercel/cosmosdb-server 1.0.1), found by
 // reading its source and probing it with curl:
@@ -104,17 +104,24 @@ function encryptionKey() {
   return cachedKey;
 }
 const kKid = process.env.FIELD_ENCRYPT_KEY_ID || "k1";
+/** A kid no keyring of the tests holds (a retired key): such envelopes are skipped, never opened. */
+const kUnknownKid = "k-retired-unknown";
+/**
+ * Planted in mapped values (one encrypted, one of an owner-mismatch document, one inside a
+ * malformed envelope): tests fail when it appears in any log, metric, response or checkpoint.
+ */
+export const kLeakMarker = "PLAINTEXT-LEAK-MARKER-7f3a9c";
 
 /**
  * Envelope v1 exactly as the NoteLett app writes it. The iv comes from the seeded stream (not
  * the OS) so a seed always produces the same bytes; that is fine for test data only.
  */
-function encryptValue(rng, value, context, userId) {
+function encryptValue(rng, value, context, userId, kid = kKid) {
   const iv = rng.bytes(12);
   const cipher = crypto.createCipheriv("aes-256-gcm", encryptionKey(), iv);
   cipher.setAAD(Buffer.from(JSON.stringify([context, userId]), "utf8"));
   const ct = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final(), cipher.getAuthTag()]);
-  return { __encrypted: true, v: 1, alg: "A256GCM", kid: kKid, iv: iv.toString("base64"), ct: ct.toString("base64") };
+  return { __encrypted: true, v: 1, alg: "A256GCM", kid, iv: iv.toString("base64"), ct: ct.toString("base64") };
 }
 
 function base64Length(text) {
@@ -311,7 +318,7 @@ const kBuilders = {
  * Each shapes a base document and names the document-level outcome it must have (null = not
  * scanned: other product); classify() must agree or seeding aborts.
  */
-function specialCases(name) {
+function specialCases(name, hugeBytes) {
   const { pk, fields } = kFieldMap[name];
   const first = fields[0];
   const last = fields[fields.length - 1];
@@ -324,7 +331,15 @@ function specialCases(name) {
     ["partition key absent", "missingPartitionKey", (d) => { delete d[pk]; }],
     ["partition key null", "missingPartitionKey", (d) => { d[pk] = null; }],
     ["malformed envelope (only __encrypted and v)", "error", (d) => { d[last] = { __encrypted: true, v: 1 }; }],
-    ["owner is a number", "ownerMismatch", (d) => { d.userId = 4242; }],
+    ["owner is a number", "ownerMismatch", (d) => { d.userId = 4242; d[first] = `${kLeakMarker} owner mismatch`; }],
+    ["plaintext leak marker in a mapped value", "encrypted", (d) => { d[first] = `${kLeakMarker} ${d[first]}`; }],
+    ["malformed envelope carrying a leak marker", "error", (d) => {
+      d[first] = { __encrypted: true, v: 1, alg: "A256GCM", kid: kKid, iv: kLeakMarker, ct: kLeakMarker };
+    }],
+    [`envelope with an unknown kid (${kUnknownKid})`, fields.length > 1 ? "encrypted" : "skipped", (d, rng) => {
+      d[first] = encryptValue(rng, "retired", kFieldMap[name].context, d.userId, kUnknownKid);
+      if (fields.length > 1) d[last] = "plaintext beside an envelope of a retired key";
+    }],
     ["owner is empty", "ownerMismatch", (d) => { d.userId = ""; }],
     ["malformed envelope (8-byte iv)", "error", (d, rng) => {
       d[first] = { __encrypted: true, v: 1, alg: "A256GCM", kid: kKid,
@@ -367,6 +382,13 @@ function specialCases(name) {
     cases.push(["owner absent", "ownerMismatch", (d) => { delete d.userId; }]);
     cases.push(["partition key and owner absent", "missingPartitionKey", (d) => { delete d[pk]; delete d.userId; }]);
   }
+  if (hugeBytes > 0) {
+    // Near Cosmos's 2 MB document limit once encrypted (base64 grows it by a third). Its own
+    // stream, so the other documents do not depend on its size.
+    cases.push([`huge document (${hugeBytes} bytes of mapped text)`, "encrypted", (d) => {
+      d[first] = textOfBytes(new Rng(`${name}:huge`), hugeBytes);
+    }]);
+  }
   if (name === "note_prompts") {
     cases.push(["built-in prompt with malformed envelope is skipped", "skipped", (d) => {
       d.userId = "__builtin__"; d.description = { __encrypted: true, v: 1 };
@@ -396,10 +418,10 @@ function emptyCounts(fields) {
 }
 
 /** Generates one container's documents and the counts a backfill must report for them. */
-export function generate(name, { perContainer, bodyBytes, seed }) {
+export function generate(name, { perContainer, bodyBytes, seed, hugeBytes = 0 }) {
   const rng = new Rng(`${seed}:${name}`);
   const ctx = { perContainer, bodyBytes };
-  const cases = specialCases(name).slice(0, Math.floor(perContainer / 2));
+  const cases = specialCases(name, hugeBytes).slice(0, Math.floor(perContainer / 2));
   // Spread the special documents evenly through the id range (and so through the scan).
   const at = new Map(cases.map((c, k) => [Math.floor(((k + 0.5) * perContainer) / cases.length), c]));
   const counts = emptyCounts(kFieldMap[name].fields);
@@ -467,10 +489,11 @@ async function upsertAll(client, db, name, docs, concurrency) {
 }
 
 const kUsage = `usage: node seed.mjs --endpoint URL --ca FILE --db DB [--per-container 200]
-         [--body-bytes 1000] [--containers ${Object.keys(kFieldMap).join(",")}]
+         [--body-bytes 1000] [--huge-bytes 0] [--containers ${Object.keys(kFieldMap).join(",")}]
          [--seed S] [--concurrency 16] [--expect-out FILE] [--dry-run]
 FIELD_ENCRYPT_KEY (base64, 32 bytes; default 32 x 0x07) and FIELD_ENCRYPT_KEY_ID (default k1)
-key the envelopes of values that are seeded already encrypted. --dry-run writes nothing.`;
+key the envelopes of values that are seeded already encrypted. --dry-run writes nothing.
+--huge-bytes N adds one document per container whose first mapped value is N bytes of text.`;
 
 function usageError(message) {
   process.stderr.write(`seed.mjs: ${message}\n${kUsage}\n`);
@@ -492,6 +515,7 @@ async function main() {
         db: { type: "string" },
         "per-container": { type: "string", default: "200" },
         "body-bytes": { type: "string", default: "1000" },
+        "huge-bytes": { type: "string", default: "0" },
         containers: { type: "string", default: Object.keys(kFieldMap).join(",") },
         seed: { type: "string", default: "backfilld" },
         concurrency: { type: "string", default: "16" },
@@ -518,6 +542,7 @@ async function main() {
   if (!dryRun && (!values.endpoint || !values.ca || !values.db)) usageError("--endpoint, --ca and --db are required");
   const perContainer = positiveInt(values["per-container"], "--per-container");
   const bodyBytes = positiveInt(values["body-bytes"], "--body-bytes");
+  const hugeBytes = positiveInt(values["huge-bytes"], "--huge-bytes", 0);
   const concurrency = positiveInt(values.concurrency, "--concurrency");
   const names = values.containers.split(",").map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!kFieldMap[n]) usageError(`unknown container "${n}"`);
@@ -530,7 +555,7 @@ async function main() {
   try {
     for (const name of names) {
       const t0 = process.hrtime.bigint();
-      const { docs, counts } = generate(name, { perContainer, bodyBytes, seed: values.seed });
+      const { docs, counts } = generate(name, { perContainer, bodyBytes, seed: values.seed, hugeBytes });
       if (!dryRun) await upsertAll(client, values.db, name, docs, concurrency);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       process.stderr.write(`seed.mjs: ${name}: ${docs.length} documents in ${ms.toFixed(0)} ms\n`);
@@ -545,7 +570,7 @@ async function main() {
   // "_meta" is not a container: the settings that produced these counts, and the most bad
   // documents of each kind in any one container (what stop-criteria thresholds must allow).
   summary._meta = {
-    seed: values.seed, perContainer, bodyBytes, keyId: kKid, productId: kProduct,
+    seed: values.seed, perContainer, bodyBytes, hugeBytes, keyId: kKid, productId: kProduct,
     maxPerContainer: max,
   };
   const text = `${JSON.stringify(summary, null, 2)}\n`;

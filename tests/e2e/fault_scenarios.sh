@@ -40,6 +40,8 @@ start_proxy() {
 }
 
 scenario_faults() {
+  # The bad-document corpus with its huge documents: 1.4 MB of text, ~1.9 MB once encrypted.
+  huge_bytes=1400000
   seed_db
   make_keyring
   local m="$work/manifest.json" f

@@ -65,6 +65,7 @@ endpoint="$(<"$state/endpoint")"
 ca="$state/cert.pem"
 per_container=400
 body_bytes=1000
+huge_bytes=0  # > 0: one document per container with that many bytes of mapped text (seed.mjs)
 
 # The environment of every backfilld run. The local server checks no signature; sign with the
 # emulator's published key as admin.mjs does.
@@ -90,7 +91,8 @@ make_keyring() {
 seed_db() {
   "$src/deploy/local/cosmos.sh" notelett "$state" "$db" >/dev/null
   node "$seed_js" --endpoint "$endpoint" --ca "$ca" --db "$db" --per-container "$per_container" \
-    --body-bytes "$body_bytes" --expect-out "$work/expect.json" >/dev/null 2>"$work/seed.log" ||
+    --body-bytes "$body_bytes" --huge-bytes "$huge_bytes" --expect-out "$work/expect.json" \
+    >/dev/null 2>"$work/seed.log" ||
     { cat "$work/seed.log" >&2; fail "seeding failed"; }
   log "seeded $db: 5 x $per_container documents"
 }
@@ -117,7 +119,7 @@ verify() {
   shift 2
   node "$here/verify.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
     --keyring "$FIELD_ENCRYPT_KEYRING_FILE" --per-container "$per_container" \
-    --body-bytes "$body_bytes" --expect "$expect" "$@" >"$work/$out.json" ||
+    --body-bytes "$body_bytes" --huge-bytes "$huge_bytes" --expect "$expect" "$@" >"$work/$out.json" ||
     fail "verify --expect $expect $* ($out): the data is not what it must be"
   log "verify --expect $expect${*:+ $*}: ok"
 }

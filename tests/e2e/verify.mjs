@@ -5,7 +5,7 @@
 // query, TLS verified against --ca) and checks each one with node:crypto alone.
 //
 //   node verify.mjs --endpoint URL --ca FILE --db DB --keyring FILE
-//                   [--per-container 200] [--body-bytes 1000] [--seed backfilld]
+//                   [--per-container 200] [--body-bytes 1000] [--huge-bytes 0] [--seed backfilld]
 //                   [--containers notes,palace_memories,...]
 //                   --expect encrypted|plaintext|partial
 //                   [--snapshot-out FILE] [--unchanged-since FILE] [--ignore-ids FILE]
@@ -216,6 +216,7 @@ async function main() {
         keyring: { type: "string" },
         "per-container": { type: "string", default: "200" },
         "body-bytes": { type: "string", default: "1000" },
+        "huge-bytes": { type: "string", default: "0" },
         seed: { type: "string", default: "backfilld" },
         containers: { type: "string", default: Object.keys(kFieldMap).join(",") },
         expect: { type: "string" },
@@ -254,7 +255,9 @@ async function main() {
   try {
     for (const name of names) {
       // The stored form of the seed is its JSON text: compare against that, not the live objects.
-      const seeded = JSON.parse(JSON.stringify(generate(name, { perContainer, bodyBytes, seed: values.seed }).docs));
+      const seeded = JSON.parse(JSON.stringify(generate(name, {
+        perContainer, bodyBytes, seed: values.seed, hugeBytes: Number(values["huge-bytes"]),
+      }).docs));
       const byId = new Map(seeded.map((d) => [d.id, d]));
       const stored = await client.queryAll(values.db, name, "SELECT * FROM c", [], 1000);
       const stats = {
