@@ -11,9 +11,14 @@
 #   restart   SIGKILL in the middle of a live job, restart, the job resumes and every value is
 #             encrypted exactly once; SIGTERM mid-job: exit 0 within the grace period, a final
 #             checkpoint, and a resume after restart
+#   leaks     the seed plants a marker string in mapped values (encrypted, owner-mismatch and
+#             malformed-envelope documents): after dry and live jobs (one failing on a stop
+#             criterion, reason in its status) under --verbose with JSON logs, and a
+#             `backfilld run` with human logs, the marker is in no log, metric, API response,
+#             checkpoint or state file
 set -euo pipefail
 
-(($# == 4)) || { echo "usage: $(basename "$0") api|restart BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
+(($# == 4)) || { echo "usage: $(basename "$0") api|restart|leaks BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
 scenario="$1"
 backfilld="$(realpath "$2")"
 src="$(realpath "$3")"
@@ -57,7 +62,7 @@ node "$here/make_manifest.mjs" --base "$src/migrations/notelett/encrypt-fields.j
 # start_daemon: serve on a free port; the port comes from its log line.
 start_daemon() {
   "$backfilld" serve --listen 127.0.0.1:0 --state-dir "$work/state" --grace-period 20 \
-    --environment e2e >>"$work/daemon.log" 2>&1 &
+    --environment e2e "${daemon_args[@]}" >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   local deadline=$((SECONDS + 20))
   until port="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | tail -n 1 | grep -oE '[0-9]+$')" &&
@@ -69,6 +74,7 @@ start_daemon() {
   base="http://127.0.0.1:$port"
 }
 starts=0
+daemon_args=()
 daemon() { starts=$((starts + 1)); start_daemon; log "daemon up on $base (pid $daemon_pid)"; }
 
 # api METHOD PATH [BODY]: prints the status; the body goes to $work/out.json.
@@ -76,6 +82,7 @@ api() {
   local args=(-sS -o "$work/out.json" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $BACKFILLD_API_TOKEN")
   [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
   curl "${args[@]}" "$base$2"
+  cat "$work/out.json" >>"$work/responses.txt"  # every answer, for the leak check
 }
 expect_status() { # expect_status WANT METHOD PATH [BODY]
   local want="$1" got
@@ -238,6 +245,63 @@ scenario_restart() {
   log "after SIGKILL and SIGTERM: every value encrypted exactly once, decrypting to its original"
   kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
   daemon_pid=""
+}
+
+scenario_leaks() {
+  local marker
+  marker="$(cd "$src/deploy/local" && node --input-type=module \
+    -e 'import { kLeakMarker } from "./seed.mjs"; process.stdout.write(kLeakMarker)')"
+  [[ ${#marker} -ge 16 ]] || fail "no leak marker from seed.mjs"
+  # The marker is on the server, in plaintext, before the backfill.
+  node "$src/deploy/local/admin.mjs" --endpoint "$endpoint" --ca "$ca" query "$db" notes \
+    'SELECT * FROM c' >"$work/notes-seeded.json"
+  grep -qF "$marker" "$work/notes-seeded.json" || fail "the seed planted no marker"
+  rm -f "$work/notes-seeded.json"
+
+  daemon_args=(--verbose --log-format json)
+  daemon
+  mapfile -t dry < <(submit true)
+  wait_all 60
+  # A job whose stop criterion fires: the reason is in its status.
+  local strict
+  strict="$(jq -c '.stopCriteria.maxErrors = 0 | .containers |= [.[0]]' "$work/manifest.json")"
+  expect_status 201 POST /v1/jobs "$(jq -nc --argjson m "$strict" \
+    '{manifest: $m, dryRun: true, operator: "e2e-operator", backupConfirmed: "pitr-e2e"}')"
+  local failing container errors
+  failing="$(jq -r '.jobs[0]' "$work/out.json")"
+  mapfile -t live < <(submit false)
+  wait_all 120
+  container="$(job_field "$failing" .container)"
+  errors="$(jq ".\"$container\".errors" "$work/expect.json")"
+  ((errors > 0)) || fail "the seed planted no errors in $container"
+  [[ "$(job_field "$failing" .state)" == failed ]] || fail "strict job: $(job_field "$failing" .state)"
+  [[ "$(job_field "$failing" .reason)" == "stop criterion: errors "*" > maxErrors 0" ]] ||
+    fail "strict job reason: $(job_field "$failing" .reason)"
+  log "stop criterion fired: $(job_field "$failing" .reason)"
+  for id in "${live[@]}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id: $(job_field "$id" .state)"
+  done
+  verify --expect encrypted
+  # Every read an operator makes: lists, each job, reports, metrics.
+  expect_status 200 GET /v1/jobs
+  for id in "${dry[@]}" "$failing" "${live[@]}"; do
+    expect_status 200 GET "/v1/jobs/$id"
+    expect_status 200 GET "/v1/jobs/$id/report"
+  done
+  curl -sS "$base/metrics" >"$work/metrics.txt"
+  kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
+  daemon_pid=""
+  grep -q '"level"' "$work/daemon.log" || fail "the daemon log is not JSON"
+  # `backfilld run`, human logs, verbose, on the encrypted data (and a dry run of it).
+  "$backfilld" run --manifest "$work/manifest.json" --verbose >"$work/run.json" 2>"$work/run.log" ||
+    fail "backfilld run: exit $?"
+  "$backfilld" run --manifest "$work/manifest.json" --dry-run --verbose --log-format json \
+    >"$work/run-dry.json" 2>"$work/run-dry.log" || fail "backfilld run --dry-run: exit $?"
+  local where
+  where="$(grep -rlF "$marker" "$work/daemon.log" "$work/responses.txt" "$work/metrics.txt" \
+    "$work/state" "$work"/run*.json "$work"/run*.log || true)"
+  [[ -z "$where" ]] || fail "plaintext marker leaked into: $where"
+  log "marker in no log (json, human), response ($(wc -c <"$work/responses.txt") bytes), metric or state file ($(ls "$work/state" | wc -l) files)"
 }
 
 "scenario_$scenario"
