@@ -9,7 +9,8 @@ shift || true
 
 packages=(cmake make g++ ccache pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
-  openssl curl ca-certificates util-linux jq prometheus)
+  openssl curl ca-certificates util-linux jq prometheus
+  clang-14 libclang-rt-14-dev)  # the sanitizer build of tests/run.sh, with libFuzzer
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: installs and builds (deploy/setup.sh), runs
 # unit, interop and integration tests (the integration ones start the local Cosmos server on a
-# free port), then builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
-# same tests there. Safe to run twice.
+# free port), then builds again with clang, AddressSanitizer + UndefinedBehaviorSanitizer and
+# libFuzzer coverage, and runs the same tests there plus the fuzz targets (tests/fuzz, 20 s
+# each). Safe to run twice.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
@@ -10,6 +11,7 @@ jobs=$(nproc)
 "$root/deploy/setup.sh" "$root/build"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
 
-"$root/deploy/setup.sh" "$root/build-asan" -DBACKFILLD_SANITIZE=ON
+"$root/deploy/setup.sh" "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++-14 -DBACKFILLD_SANITIZE=ON \
+  -DBACKFILLD_FUZZ=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs"

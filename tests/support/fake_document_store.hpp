@@ -91,6 +91,11 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     ++replaces;
     last_key[key_id] = key;
     put(body);
+    if (lose_ack && lose_ack(key_id)) {
+      // The write landed, its answer was lost, and the client's retry met the new etag.
+      ++conflicts;
+      co_return common::Unexpected{cosmos::Error{412, 0, "PreconditionFailed"}};
+    }
     co_return cosmos::WriteAck{200, documents_[key_id].etag, 1};
   }
 
@@ -102,6 +107,8 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::function<void(const cosmos::QueryRequest&)> on_query;
   std::function<void(const std::string& id)> before_replace;
   std::function<bool(const std::string& id)> fail_replace;
+  /// True: this replace is applied but answered 412 (a retry after a lost acknowledgement).
+  std::function<bool(const std::string& id)> lose_ack;
   int queries = 0;
   int reads = 0;
   int replaces = 0;

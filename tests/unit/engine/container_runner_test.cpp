@@ -151,6 +151,20 @@ TEST_CASE_FIXTURE(Fixture, "a concurrent application write wins, then gets migra
   CHECK(runner.progress().counts.errors == 0);
 }
 
+TEST_CASE_FIXTURE(Fixture, "a write whose answer was lost is recognised and counted once") {
+  seed(3);
+  int lost = 0;
+  store.lose_ack = [&](const std::string& id) { return id == "p1" && lost++ == 0; };
+  ContainerRunner runner(store, transform, target(Mode::kLive), settings, clock);
+  REQUIRE(run(runner).status == RunStatus::kSucceeded);
+  CHECK(lost == 1);
+  CHECK(store.reads == 1);     // the 412 was re-read
+  CHECK(store.replaces == 3);  // and not written again
+  CHECK(store.get("p1")["secret"]["was"].GetUint() == 3);
+  CHECK(runner.progress().counts.rewritten == 3);  // ours, not "skipped"
+  CHECK(runner.progress().counts.skipped == 0);
+}
+
 TEST_CASE_FIXTURE(Fixture,
                   "an application that already migrated the value leaves nothing to write") {
   seed(1);
