@@ -55,7 +55,11 @@ TEST_CASE("parse_json reads lone surrogate escapes, which JSON.stringify writes"
       {R"(["\udc00"])", "\xED\xB0\x80", R"(["\udc00"])"},  // RapidJSON stores a low one so
       {R"(["a\\ud800","\ud800"])", "a\\ud800", R"(["a\\ud800","\ud800"])"},
   };
-  for (const auto& [text, stored, written] : cases) {
+  for (const auto& [text_, stored_, written_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& stored = stored_;
+    const auto& written = written_;
     CAPTURE(text);
     auto parsed = parse_json(text);
     REQUIRE(parsed.ok());
@@ -84,7 +88,10 @@ TEST_CASE("parse_json errors name the offset in the text given, lone surrogates 
       {R"(["\ud800\u00"])", "offset 2: Incorrect hex digit"},
       {R"([\ud800])", "offset 1: Invalid value"},
   };
-  for (const auto& [text, offset] : cases) {
+  for (const auto& [text_, offset_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& offset = offset_;
     CAPTURE(text);
     auto parsed = parse_json(text);
     REQUIRE_FALSE(parsed.ok());

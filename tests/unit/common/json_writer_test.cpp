@@ -106,7 +106,10 @@ TEST_CASE("to_json writes the bytes JSON.stringify writes for what JSON.parse re
        "{\"id\":\"n1\",\"body\":\"# Title\\n\\n- [ ] \\\"todo\\\"\\tC:\\\\path\\r\\nline\xE2\x80\xA8" "end \xF0\x9F\x98\x80\",\"tags\":[\"a\",\"b\"]}"},
       // clang-format on
   };
-  for (const auto& [text, expected] : cases) {
+  for (const auto& [text_, expected_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& expected = expected_;
     CAPTURE(text);
     const std::string written = to_json(parse(text));
     CHECK(hex_of(written) == hex_of(expected));
@@ -148,7 +151,10 @@ TEST_CASE("append_json_string finds one special byte at each position of a long 
       {"\xFF", "\xEF\xBF\xBD"},                          // not UTF-8
       {"\xE2\x98", "\xEF\xBF\xBD"},                      // truncated
   };
-  for (const auto& [special, escaped] : specials) {
+  for (const auto& [special_, escaped_] : specials) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& special = special_;
+    const auto& escaped = escaped_;
     for (std::size_t at = 0; at <= 24; ++at) {
       CAPTURE(hex_of(special));
       CAPTURE(at);
@@ -188,7 +194,10 @@ TEST_CASE("append_json_string writes bytes that are not UTF-8 as Node decodes th
       {"\xEF\xBF\xBD", "\"\xEF\xBF\xBD\""},
       // clang-format on
   };
-  for (const auto& [bytes, expected] : cases) {
+  for (const auto& [bytes_, expected_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& bytes = bytes_;
+    const auto& expected = expected_;
     CAPTURE(hex_of(bytes));
     CHECK(hex_of(string_json(bytes)) == hex_of(expected));
   }
@@ -208,7 +217,10 @@ TEST_CASE("CESU-8 surrogates are UTF-16 code units: pairs become one character, 
       {"\xED\xAF\xBF\xED\xBF\xBF", "\"\xF4\x8F\xBF\xBF\""},
       // clang-format on
   };
-  for (const auto& [bytes, expected] : cases) {
+  for (const auto& [bytes_, expected_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& bytes = bytes_;
+    const auto& expected = expected_;
     CAPTURE(hex_of(bytes));
     CHECK(hex_of(string_json(bytes)) == hex_of(expected));
   }
@@ -270,7 +282,10 @@ TEST_CASE("numbers are written as RapidJSON writes them and read back to the sam
       {"5e-324", "5e-324"},
       {"123.456e-2", "1.23456"},
   };
-  for (const auto& [text, expected] : cases) {
+  for (const auto& [text_, expected_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& expected = expected_;
     CAPTURE(text);
     const rapidjson::Document parsed = parse(text);
     const std::string written = to_json(parsed);

@@ -177,7 +177,7 @@ TEST_CASE("a query carries the query headers, and the continuation when resuming
   first.parameters_json = R"([{"name":"@productId","value":"notelett"}])";
   first.max_item_count = 50;
 
-  const auto [first_page, second_page] =
+  const auto pages =
       server.run([&]() -> net::awaitable<std::pair<Result<QueryPage>, Result<QueryPage>>> {
         auto page = co_await client->query_documents(first);
         QueryRequest next = first;
@@ -186,7 +186,8 @@ TEST_CASE("a query carries the query headers, and the continuation when resuming
         auto next_page = co_await client->query_documents(next);
         co_return std::make_pair(std::move(page), std::move(next_page));
       }());
-
+  const auto& first_page = pages.first;
+  const auto& second_page = pages.second;
   REQUIRE_MESSAGE(first_page.ok(), describe(first_page.error()));
   CHECK(first_page->continuation == R"({"token":"p2"})");
   CHECK(first_page->request_charge == doctest::Approx(2.9));
@@ -287,8 +288,14 @@ TEST_CASE("503, 449, 408 and 410 are retried with their cause") {
 
   REQUIRE(outcomes.size() == cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto& [id, cause] = cases[i];
-    const auto& [read, read_attempts] = outcomes[i];
+    const auto& [id_, cause_] = cases[i];
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& id = id_;
+    const auto& cause = cause_;
+    const auto& [read_, read_attempts_] = outcomes[i];
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& read = read_;
+    const auto& read_attempts = read_attempts_;
     CAPTURE(id);
     CHECK_MESSAGE(read.ok(), (read.ok() ? "" : describe(read.error())));
     REQUIRE(read_attempts.size() == 2);

@@ -16,7 +16,10 @@ TEST_CASE("base64_encode matches RFC 4648 section 10 vectors and base64_decode i
       {"fooba", "Zm9vYmE="},
       {"foobar", "Zm9vYmFy"},
   };
-  for (const auto& [bytes, text] : vectors) {
+  for (const auto& [bytes_, text_] : vectors) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& bytes = bytes_;
+    const auto& text = text_;
     CAPTURE(bytes);
     CHECK(base64_encode(bytes) == text);
     auto decoded = base64_decode(text);
@@ -54,7 +57,10 @@ TEST_CASE("base64_decode rejects bad lengths, characters, padding and non-canoni
       {"Zh==", "non-zero padding bits"},  // "Zg==" is the only text of "f"
       {"Zm9=", "non-zero padding bits"},
   };
-  for (const auto& [text, reason] : rejected) {
+  for (const auto& [text_, reason_] : rejected) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& reason = reason_;
     CAPTURE(text);
     auto decoded = base64_decode(text);
     REQUIRE_FALSE(decoded.ok());

@@ -333,7 +333,10 @@ TEST_CASE("parse_envelope names each defect of a malformed envelope") {
       {head + iv + R"(,"ct":"AAAAAAAAAAAAAAAAAAAA")" + "}",
        "\"ct\" must hold at least the 16-byte tag, got 15 bytes"},
   };
-  for (const auto& [text, defect] : defects) {
+  for (const auto& [text_, defect_] : defects) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& text = text_;
+    const auto& defect = defect_;
     CAPTURE(text);
     auto parsed = parse_envelope(parse(text));
     REQUIRE_FALSE(parsed.ok());
@@ -374,7 +377,10 @@ TEST_CASE("make_aad escapes exactly as JSON.stringify([context, userId])") {
        "A\"]"},  // half a surrogate
       {"\xF4\x90\x80\x80", "[\"c\",\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]"},
   };
-  for (const auto& [user_id, aad] : cases) {
+  for (const auto& [user_id_, aad_] : cases) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& user_id = user_id_;
+    const auto& aad = aad_;
     CAPTURE(hex_of(user_id));
     CHECK(make_aad("c", user_id) == aad);
   }

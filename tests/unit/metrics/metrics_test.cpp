@@ -182,7 +182,9 @@ TEST_CASE("every family has its help text and type") {
       {"backfilld_up", "gauge"},
   };
   CHECK(scrape.types == expected);
-  for (const auto& [name, type] : expected) {
+  for (const auto& entry : expected) {
+    // Not a structured binding: clang 14 cannot capture one in doctest's assertion lambdas.
+    const auto& name = entry.first;
     CHECK_MESSAGE(scrape.helps.count(name) == 1, name);
     CHECK_MESSAGE(!scrape.helps.at(name).empty(), name);
   }
@@ -309,7 +311,10 @@ TEST_CASE("batch durations fill cumulative buckets from 5 ms to 60 s") {
   const std::vector<std::pair<std::string, double>> expected = {
       {"0.005", 2}, {"0.01", 3}, {"0.025", 3}, {"0.05", 3}, {"0.1", 3}, {"0.25", 3}, {"0.5", 4},
       {"1", 4},     {"2.5", 4},  {"5", 4},     {"10", 4},   {"30", 4},  {"60", 5},   {"+Inf", 6}};
-  for (const auto& [le, count] : expected) {
+  for (const auto& [le_, count_] : expected) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& le = le_;
+    const auto& count = count_;
     CHECK_MESSAGE(value(scrape, "backfilld_batch_duration_seconds_bucket",
                         job_labels(kNotes, {{"le", le}})) == count,
                   "le=" << le);
@@ -333,7 +338,10 @@ TEST_CASE("request durations fill buckets from 1 ms to 10 s") {
       {"0.001", 2}, {"0.0025", 2}, {"0.005", 3}, {"0.01", 3}, {"0.025", 3},
       {"0.05", 3},  {"0.1", 3},    {"0.25", 3},  {"0.5", 3},  {"1", 3},
       {"2.5", 3},   {"5", 3},      {"10", 4},    {"+Inf", 5}};
-  for (const auto& [le, count] : expected) {
+  for (const auto& [le_, count_] : expected) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& le = le_;
+    const auto& count = count_;
     CHECK_MESSAGE(value(scrape, "backfilld_cosmos_request_duration_seconds_bucket",
                         {{"operation", "read"}, {"le", le}}) == count,
                   "le=" << le);

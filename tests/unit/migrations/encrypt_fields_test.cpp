@@ -127,7 +127,10 @@ TEST_CASE("make_transform refuses fields that must stay plaintext and broken spe
       {{"notes", "/", {"body"}, "notes", "userId", {}}, "partition key path"},
       {{"notes", "/a//b", {"body"}, "notes", "userId", {}}, "partition key path"},
   };
-  for (const auto& [spec, reason] : refused) {
+  for (const auto& [spec_, reason_] : refused) {
+    // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
+    const auto& spec = spec_;
+    const auto& reason = reason_;
     CAPTURE(reason);
     auto transform = make_transform(encrypt_manifest(), spec, nullptr);
     REQUIRE_FALSE(transform.ok());
