@@ -100,6 +100,69 @@ std::string etag_of(const std::string& header_etag, const std::string& body) {
   return std::string(common::string_member(*parsed, "_etag").value_or(""));
 }
 
+void append_string(std::string_view text, std::string& out) {
+  common::append_json(rapidjson::Value(rapidjson::StringRef(
+                          text.data(), static_cast<rapidjson::SizeType>(text.size()))),
+                      out);
+}
+
+/// The JSON array of a batch request; each document body is copied in as it was serialized.
+std::string batch_body(const BatchRequest& request) {
+  std::size_t size = 2;
+  for (const WriteOperation* operation : request.operations) size += operation->body.size() + 160;
+  std::string body;
+  body.reserve(size);
+  body += '[';
+  for (const WriteOperation* operation : request.operations) {
+    if (body.size() > 1) body += ',';
+    body += operation->kind == WriteOperation::Kind::kReplace
+                ? R"({"operationType":"Replace","id":)"
+                : R"({"operationType":"Upsert","id":)";
+    append_string(operation->id, body);
+    // The local server routes each operation by this member; the service takes it as well.
+    body += R"(,"partitionKey":)";
+    append_string(operation->key.header, body);
+    if (!operation->if_match.empty()) {
+      body += R"(,"ifMatch":)";
+      append_string(operation->if_match, body);
+    }
+    body += R"(,"resourceBody":)";
+    body += operation->body;
+    body += '}';
+  }
+  body += ']';
+  return body;
+}
+
+Result<BatchResponse> parse_batch_response(const std::string& text,
+                                           std::size_t operations,
+                                           double request_charge) {
+  auto body = common::parse_json(text);
+  if (!body || !body->IsArray() || body->Size() != operations) {
+    return common::Unexpected{Error{
+        0, 0, "batch response is not an array with one result per operation", {}, request_charge}};
+  }
+  BatchResponse response;
+  response.request_charge = request_charge;
+  response.results.reserve(operations);
+  for (const rapidjson::Value& item : body->GetArray()) {
+    OperationResult result;
+    auto number = [&](std::string_view name) {
+      const rapidjson::Value* value = item.IsObject() ? common::find_member(item, name) : nullptr;
+      return value != nullptr && value->IsNumber() ? value->GetDouble() : 0.0;
+    };
+    result.status = static_cast<int>(number("statusCode"));
+    result.substatus = static_cast<int>(number("subStatusCode"));
+    result.request_charge = number("requestCharge");
+    result.retry_after =
+        std::chrono::milliseconds(static_cast<std::int64_t>(number("retryAfterMilliseconds")));
+    if (item.IsObject())
+      result.etag = std::string(common::string_member(item, "eTag").value_or(""));
+    response.results.push_back(std::move(result));
+  }
+  return response;
+}
+
 }  // namespace
 
 /// One REST call before signing.
@@ -306,6 +369,28 @@ net::awaitable<Result<WriteAck>> Client::replace_document(const ContainerRef& co
   auto reply = co_await execute(call);
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
+}
+
+net::awaitable<Result<BatchResponse>> Client::execute_batch(const BatchRequest& request) {
+  const bool atomic = request.kind == BatchKind::kAtomic;
+  Call call{.operation = atomic ? "batch" : "bulk",
+            .verb = http::verb::post,
+            .resource_type = "docs",
+            .resource_link = request.container.link(),
+            .path_link = request.container.link() + "/docs",
+            .headers = {{"x-ms-cosmos-is-batch-request", "True"},
+                        {"x-ms-cosmos-batch-atomic", atomic ? "True" : "False"},
+                        {"x-ms-cosmos-batch-continue-on-error", atomic ? "False" : "True"}},
+            .body = batch_body(request)};
+  if (atomic) {
+    call.headers.emplace_back("x-ms-documentdb-partitionkey", request.key.header);
+  } else {
+    call.headers.emplace_back("x-ms-documentdb-partitionkeyrangeid",
+                              request.partition_key_range_id);
+  }
+  auto reply = co_await execute(call);
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  co_return parse_batch_response(reply->body, request.operations.size(), reply->request_charge);
 }
 
 net::awaitable<Result<WriteAck>> Client::create_document(const ContainerRef& container,

@@ -57,6 +57,10 @@ class Client final : public DocumentStore {
                                                     std::string body,
                                                     std::string_view if_match) override;
 
+  /// One transactional (atomic) or bulk batch request; per-operation statuses are in the
+  /// response, including a failed atomic batch (207 from the service).
+  net::awaitable<Result<BatchResponse>> execute_batch(const BatchRequest& request) override;
+
   /// Creates a document (409 when the id exists in that partition).
   net::awaitable<Result<WriteAck>> create_document(const ContainerRef& container,
                                                    const PartitionKey& key,
