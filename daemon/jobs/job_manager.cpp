@@ -513,14 +513,16 @@ common::Result<void> JobManager::patch(std::string_view id,
   if (patch.max_request_units_per_second) {
     job->knobs.max_request_units_per_second = *patch.max_request_units_per_second;
   }
+  if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
   persist(*job);
   Runtime& rt = runtime(job->id);
   if (rt.runner != nullptr) rt.runner->wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
       "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
-      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={}",
+      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
       job->id, by, job->knobs.batch_size, job->knobs.write_concurrency,
-      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second);
+      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second,
+      engine::to_string(job->knobs.write_mode));
   return {};
 }
 

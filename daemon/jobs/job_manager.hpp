@@ -56,6 +56,7 @@ struct KnobPatch {
   std::optional<std::uint32_t> write_concurrency = {};
   std::optional<double> max_documents_per_second = {};
   std::optional<double> max_request_units_per_second = {};
+  std::optional<engine::WriteMode> write_mode = {};
 };
 
 class JobManager {

@@ -302,12 +302,14 @@ TEST_CASE_FIXTURE(Fixture, "a paused job stays paused across a restart") {
     auto manager = make_on(old_io);
     id = submit(*manager, true, "notes")[0];
     REQUIRE(manager->pause(id, "bob").ok());
+    REQUIRE(manager->patch(id, KnobPatch{.write_mode = engine::WriteMode::kSingle}, "bob").ok());
     CHECK(manager->find(id)->state == JobState::kPaused);
     manager.reset();
   }
   auto restarted = make();
   REQUIRE(restarted->restore().ok());
   CHECK(restarted->find(id)->state == JobState::kPaused);
+  CHECK(restarted->find(id)->knobs.write_mode == engine::WriteMode::kSingle);
   CHECK_FALSE(run_until(
       io, [&] { return restarted->find(id)->state != JobState::kPaused; }, 1000));
   REQUIRE(restarted->resume(id, "bob").ok());
