@@ -11,6 +11,8 @@ using migrations::Mode;
 using migrations::Outcome;
 using migrations::TransformResult;
 
+constexpr rapidjson::SizeType kDocumentsBetweenYields = 64;
+
 std::string parameters_for(const std::optional<std::string>& product_id) {
   if (!product_id) return "[]";
   std::string json = R"([{"name":"@productId","value":)";
@@ -168,6 +170,10 @@ net::awaitable<RunOutcome> ContainerRunner::run_pages(Prefetch& prefetch) {
     BatchReport report{Counts(transform_.fields().size()), 0, page->request_charge, {}};
     std::vector<PendingWrite> writes;
     for (rapidjson::SizeType i = 0; i < documents.Size(); ++i) {
+      // A page of 1,000 takes milliseconds: let the control plane and other jobs in between.
+      if (i % kDocumentsBetweenYields == kDocumentsBetweenYields - 1) {
+        co_await net::post(executor, net::use_awaitable);
+      }
       TransformResult result = transform_.apply(documents[i], allocator, target_.mode);
       if (result.outcome == Outcome::kError) {
         spdlog::warn("{}: document {} left untouched: {}", target_.job_label, id_of(documents[i]),
