@@ -94,8 +94,11 @@ class Client final : public DocumentStore {
          std::unique_ptr<ConnectionPool> pool);
 
   /// Signs, sends and retries one REST call; a non-2xx final answer becomes an Error.
-  net::awaitable<Result<Reply>> execute(const Call& call);
-  HttpRequest build_request(const Call& call) const;
+  net::awaitable<Result<Reply>> execute(Call call);
+  /// The request without date and signature; moves the body out of `call`.
+  HttpRequest build_request(Call& call) const;
+  /// Dates and signs `request` (again on every attempt: tokens expire).
+  void sign(const Call& call, HttpRequest& request) const;
 
   net::any_io_executor executor_;
   ClientOptions options_;
