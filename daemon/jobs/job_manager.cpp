@@ -45,6 +45,7 @@ JobManager::JobManager(net::any_io_executor executor,
     : executor_(std::move(executor)),
       store_(store),
       state_store_(state_store),
+      checkpoints_(state_store),
       metrics_(metrics),
       clock_(clock),
       keys_(std::move(keys)),
@@ -82,6 +83,7 @@ metrics::JobLabels JobManager::labels(const Job& job) const {
 }
 
 void JobManager::persist(const Job& job) {
+  checkpoints_.flush();  // a queued checkpoint must not land after this newer state
   if (auto saved = state_store_.save(job.id, to_state_json(job)); !saved) {
     spdlog::error("job {}: checkpoint not saved: {}", job.id, saved.error().message);
   }
@@ -372,7 +374,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
           [this, &job, &rt](const engine::Progress& progress, const engine::BatchReport& batch) {
             job.progress = progress;
             job.last_checkpoint_at = clock_.system_now();
-            persist(job);
+            checkpoints_.save_later(job.id, to_state_json(job));
             const auto job_labels = labels(job);
             const engine::Counts& counts = batch.counts;
             metrics_.add_documents(job_labels, "scanned", counts.scanned);

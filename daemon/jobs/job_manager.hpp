@@ -21,6 +21,7 @@
 #include "daemon/jobs/job_codec.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
+#include "daemon/state/write_behind.hpp"
 
 namespace backfilld::jobs {
 
@@ -124,6 +125,7 @@ class JobManager {
   net::any_io_executor executor_;
   cosmos::DocumentStore& store_;
   state::StateStore& state_store_;
+  state::WriteBehind checkpoints_;  ///< batch checkpoints, saved off the io thread
   metrics::Metrics& metrics_;
   const engine::Clock& clock_;
   KeyState keys_;

@@ -55,7 +55,7 @@ const sh = (file, argv, options = {}) =>
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Pins a command to one core when there are two or more, so "on one core" holds. */
 const pinned = (core, file, argv) =>
-  cpus >= 2 ? ["taskset", ["-c", String(core), file, ...argv]] : [file, argv];
+  cpus >= 2 && !process.env.BENCH_NO_PIN ? ["taskset", ["-c", String(core), file, ...argv]] : [file, argv];
 
 // ------------------------------------------------------------------------- process figures
 function cpuSeconds(pid) {
@@ -218,7 +218,7 @@ function table(header, rows) {
 try {
   log(`work dir ${work}; ${cpus} CPUs; load ${os.loadavg().map(f2).join(" ")}`);
   const parts = new Set(args.parts.split(","));
-  const out = [];
+  const out = [`Machine: ${cpus} CPUs, load average at start ${os.loadavg().map(f2).join(" ")}\n`];
   const scale = [];
   let ours;
   if (parts.has("local")) {
