@@ -14,7 +14,7 @@ if (!helm || !src) {
   console.error("usage: node check_chart.mjs HELM SOURCE_DIR");
   process.exit(2);
 }
-const YAML = createRequire(`${src}/deploy/tools/`)("yaml");
+const YAML = createRequire(`${src}/deploy/tools/package.json`)("yaml");
 const chart = `${src}/helm/backfilld`;
 const manifestFile = `${src}/migrations/notelett/encrypt-fields.json`;
 const base = [
