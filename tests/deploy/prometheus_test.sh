@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End to end: a real Prometheus (Debian's `prometheus`) scrapes `backfilld serve` every second
 # while the daemon runs a dry run and a live encryption job against the local Cosmos server; then
-# check_promql.mjs evaluates every dashboard query and alert rule through Prometheus's HTTP API.
+# check_promql.mjs evaluates every dashboard query and alert rule through Prometheus's HTTP API
+# (and must reject a broken dashboard). The daemon runs on a read-only root filesystem with only
+# its state directory writable, as in the chart, and exits 0 on SIGTERM.
 #
 #   prometheus_test.sh BACKFILLD SOURCE_DIR COSMOS_STATE_DIR
 set -euo pipefail
@@ -51,7 +53,21 @@ node "$src/deploy/local/seed.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
 node "$src/tests/e2e/make_manifest.mjs" --base "$src/migrations/notelett/encrypt-fields.json" \
   --expect "$work/expect.json" --out "$work/manifest.json" --stop raised >/dev/null
 
-"$backfilld" serve --listen 127.0.0.1:0 --state-dir "$work/state" --environment e2e >"$work/daemon.log" 2>&1 &
+# The daemon runs as the chart runs it, with a read-only root filesystem and only its state
+# directory writable: every mount read-only in a user and mount namespace of its own (where the
+# kernel allows unprivileged ones; otherwise the test says so and runs it plainly).
+mkdir -p "$work/state"
+read_only=(unshare --user --map-root-user --mount bash -c 'mount --bind "$0" "$0" &&
+  findmnt -rn -o TARGET | grep -vxF "$0" | grep -v "^/proc\|^/sys\|^/dev" |
+  while read -r m; do mount -o remount,bind,ro "$m" 2>/dev/null || true; done && exec "$@"' "$work/state")
+if "${read_only[@]}" bash -c "touch '$work/state/probe' && ! touch '$work/probe' 2>/dev/null && ! touch /tmp/backfilld-probe-\$\$ 2>/dev/null"; then
+  rm -f "$work/state/probe"
+  log "daemon on a read-only root, only $work/state writable"
+else
+  read_only=()
+  log "no unprivileged mount namespace here: the daemon runs on a writable root"
+fi
+"${read_only[@]}" "$backfilld" serve --listen 127.0.0.1:0 --state-dir "$work/state" --environment e2e >"$work/daemon.log" 2>&1 &
 pids+=($!)
 deadline=$((SECONDS + 20))
 until port="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | grep -oE '[0-9]+$')"; do
@@ -118,4 +134,16 @@ sleep 2.5
 
 node "$src/tests/deploy/check_promql.mjs" --prometheus "$prom" --dashboard "$src/deploy/grafana/backfilld.json" \
   --rules "$src/deploy/prometheus/alerts.yml" --job "$live" --start "$start" || fail "queries"
+# The checker itself: a panel without series and a query Prometheus rejects must fail it.
+for broken in 'backfilld_no_such_metric{job=~"$job"}' 'sum by (job (backfilld_up)'; do
+  jq --arg expr "$broken" '.panels[0].targets[0].expr = $expr' "$src/deploy/grafana/backfilld.json" >"$work/broken.json"
+  if node "$src/tests/deploy/check_promql.mjs" --prometheus "$prom" --dashboard "$work/broken.json" \
+    --rules "$src/deploy/prometheus/alerts.yml" --job "$live" --start "$start" >"$work/broken.out"; then
+    fail "check_promql.mjs passed a dashboard with: $broken"
+  fi
+  grep -q '^FAIL panel' "$work/broken.out" || fail "check_promql.mjs: no FAIL line for $broken"
+done
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" || fail "daemon exit code $? after SIGTERM"
+pids=("${pids[@]:1}")
 log "passed"
