@@ -14,3 +14,9 @@ for mode in deployment job; do
     --set metrics.serviceMonitor.enabled=true --set networkPolicy.enabled=true
 done
 node "$src/tests/deploy/check_chart.mjs" "$helm" "$src"
+# NOTES.txt, as `helm install` prints it: how to reach the daemon, or how to follow the Job.
+notes() { "$helm" install --dry-run=client rel "$chart" "${values[@]}" "$@" | sed -n '/^NOTES:/,$p'; }
+notes --set mode=deployment | grep -q 'port-forward svc/rel-backfilld 8080:8080' || { echo "NOTES: no port-forward" >&2; exit 1; }
+notes --set mode=deployment | grep -q 'curl -sS -H "$auth" -X POST localhost:8080/v1/jobs/JOB/pause' || { echo "NOTES: no pause" >&2; exit 1; }
+notes --set mode=job | grep -q 'logs -f job/rel-backfilld' || { echo "NOTES: no logs command for the Job" >&2; exit 1; }
+echo "NOTES.txt rendered for both modes"
