@@ -38,7 +38,7 @@ check("two stages on Debian bookworm", () => {
   for (const s of Object.values(stages)) assert.equal(s.from, "${DEBIAN}");
 });
 
-check("build stage: packages of deploy/setup.sh only, the daemon only, Release", () => {
+check("build stage: packages of deploy/setup.sh only, the daemon only, optimised and stripped", () => {
   const setup = readFileSync(`${src}/deploy/setup.sh`, "utf8");
   const listed = /packages=\(([^)]*)\)/.exec(setup)[1].split(/\s+/).filter(Boolean);
   const build = aptPackages(stages.build);
@@ -46,7 +46,8 @@ check("build stage: packages of deploy/setup.sh only, the daemon only, Release",
   for (const p of build) assert.ok(listed.includes(p), `${p} is not in deploy/setup.sh's list`);
   const cmake = stages.build.lines.find((l) => l.includes("cmake --build"));
   assert.match(cmake, /--target backfilld\b/);
-  assert.match(cmake, /-DCMAKE_BUILD_TYPE=Release/);
+  assert.match(cmake, /-DCMAKE_BUILD_TYPE=RelWithDebInfo/, "the optimised configuration the tests run");
+  assert.match(cmake, /strip \/build\/daemon\/backfilld/);
 });
 
 check("runtime stage: exactly the packages owning the daemon's shared libraries", () => {
