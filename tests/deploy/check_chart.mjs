@@ -165,7 +165,7 @@ check("deployment mode: emptyDir, ServiceMonitor and NetworkPolicy by value", ()
   const monitor = one(objects, "ServiceMonitor");
   assert.equal(monitor.spec.endpoints[0].port, one(objects, "Service").spec.ports[0].name);
   assert.equal(monitor.spec.endpoints[0].path, "/metrics");
-  assert.equal(monitor.spec.endpoints[0].honorLabels, true, "job=\"<job id>\" must not become exported_job");
+  assert.equal(monitor.spec.endpoints[0].honorLabels, true, "container=\"<Cosmos container>\" must not become exported_container");
   const policy = one(objects, "NetworkPolicy");
   assert.deepEqual(policy.spec.policyTypes, ["Ingress", "Egress"]);
   assert.equal(policy.spec.ingress[0].ports[0].port, 8080);

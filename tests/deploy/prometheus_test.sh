@@ -83,7 +83,7 @@ global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: ["$src/deploy/prometheus/alerts.yml"]
 scrape_configs:
   - job_name: backfilld
-    honor_labels: true # the daemon's job="<job id>" label, as the chart's ServiceMonitor sets it
+    honor_labels: true # the daemon's container="<Cosmos container>" label, as the chart's ServiceMonitor sets it
     static_configs: [{targets: ["127.0.0.1:$port"]}]
 YAML
 for attempt in 1 2 3; do
