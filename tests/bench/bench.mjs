@@ -111,6 +111,19 @@ const manifest = {
     userIdField: "userId", skipOwners: [] }],
 };
 
+/** GET latency of a daemon with no job: the machine's own noise floor for the p99 below. */
+async function measureIdle(daemon, count = 400) {
+  const latencies = [];
+  for (let i = 0; i < count; ++i) {
+    const sent = performance.now();
+    await api(daemon.port, "GET", "/v1/jobs");
+    latencies.push(performance.now() - sent);
+    await sleep(5);
+  }
+  latencies.sort((a, b) => a - b);
+  return { gets: count, getP50: percentile(latencies, 0.5), getP99: percentile(latencies, 0.99) };
+}
+
 /** Runs one live job to the end, polling its status every 5 ms; figures of the daemon. */
 async function measureJob(daemon) {
   const cpuBefore = cpuSeconds(daemon.pid);
@@ -198,8 +211,10 @@ async function nullBackendRun(documents) {
     COSMOS_CA_FILE: path.join(certDir, "cert.pem"), FIELD_ENCRYPT_ENABLED: "true",
     FIELD_ENCRYPT_KEY_PROVIDER: "env", FIELD_ENCRYPT_KEY: dataKey, FIELD_ENCRYPT_KEY_ID: "k1",
   });
+  const idle = await measureIdle(daemon);
   const backendCpuBefore = cpuSeconds(backend.pid);
   const figures = await measureJob(daemon);
+  figures.idle = idle;
   figures.backendCpuUsPerDoc = ((cpuSeconds(backend.pid) - backendCpuBefore) * 1e6) / figures.scanned;
   daemon.child.kill("SIGTERM");
   backend.kill("SIGTERM");
@@ -257,6 +272,8 @@ try {
   out.push(table(["job", "GETs", "p50 ms", "p99 ms"], [
     ...(ours ? [["local server", String(ours.gets), f2(ours.getP50), f2(ours.getP99)]] : []),
     ...scale.map((s) => [`null backend, ${f0(s.documents)}`, String(s.gets), f2(s.getP50), f2(s.getP99)]),
+    ...scale.slice(0, 1).map((s) => ["(no job: the same daemon idle, the machine's noise)",
+      String(s.idle.gets), f2(s.idle.getP50), f2(s.idle.getP99)]),
   ]));
   if (parts.has("transform")) {
     const micro = sh(transformBench, ["1", "notes"]);
