@@ -230,6 +230,7 @@ function table(header, rows) {
   return [row(header), row(header.map(() => "---")), ...rows.map(row)].join("\n");
 }
 
+let succeeded = false;
 try {
   log(`work dir ${work}; ${cpus} CPUs; load ${os.loadavg().map(f2).join(" ")}`);
   const parts = new Set(args.parts.split(","));
@@ -281,7 +282,10 @@ try {
     out.push("```\n" + micro.trimEnd() + "\n```");
   }
   console.log(out.join("\n"));
+  succeeded = true;
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
   try { sh(cosmosSh, ["stop", path.join(work, "cosmos")]); } catch { /* not started */ }
+  if (succeeded) fs.rmSync(work, { recursive: true, force: true });
+  else log(`kept ${work} (logs of the daemon, the server and the seed)`);
 }
