@@ -9,7 +9,7 @@ shift || true
 
 packages=(cmake make g++ ccache pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
-  openssl curl ca-certificates util-linux jq prometheus
+  openssl curl ca-certificates util-linux jq prometheus unzip
   clang-14 libclang-rt-14-dev)  # the sanitizer build of tests/run.sh, with libFuzzer
 missing=()
 for package in "${packages[@]}"; do
@@ -33,6 +33,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 "$root/deploy/local/cosmos.sh" install
+"$root/deploy/tools/install.sh" >/dev/null # helm v4 for the chart tests
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"

@@ -21,6 +21,7 @@
 #include "daemon/jobs/job_codec.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
+#include "daemon/state/write_behind.hpp"
 
 namespace backfilld::jobs {
 
@@ -56,6 +57,7 @@ struct KnobPatch {
   std::optional<std::uint32_t> write_concurrency = {};
   std::optional<double> max_documents_per_second = {};
   std::optional<double> max_request_units_per_second = {};
+  std::optional<engine::WriteMode> write_mode = {};
 };
 
 class JobManager {
@@ -87,6 +89,9 @@ class JobManager {
   std::vector<const Job*> list() const;
   /// What only the running daemon knows about a job: live counts, rate, ETA, waiting reason.
   JobLive live(const Job& job) const;
+  /// Copies what changes inside a batch into the gauges (backfilld_inflight_writes of every
+  /// running job); /metrics calls it before each scrape.
+  void sample_metrics();
 
   /// SIGTERM: no new batches; in-flight writes finish and checkpoint; unfinished jobs stay
   /// resumable. Completes when every run has ended or `grace` has passed.
@@ -123,6 +128,7 @@ class JobManager {
   net::any_io_executor executor_;
   cosmos::DocumentStore& store_;
   state::StateStore& state_store_;
+  state::WriteBehind checkpoints_;  ///< batch checkpoints, saved off the io thread
   metrics::Metrics& metrics_;
   const engine::Clock& clock_;
   KeyState keys_;

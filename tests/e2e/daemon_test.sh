@@ -65,15 +65,16 @@ start_daemon() {
     --environment e2e "${daemon_args[@]}" >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   local deadline=$((SECONDS + 20))
-  # One read of the log for both the count and the port: two reads race the new daemon's line.
-  local lines=""
-  until lines="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log")" && [[ -n "$lines" ]] &&
-    [[ "$(wc -l <<<"$lines")" == "$starts" ]]; do
+  # One read of the log for both the count and the port: two reads could pair this start's count
+  # with the previous start's port.
+  local lines
+  until lines="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log")" &&
+    [[ "$(grep -c . <<<"$lines")" == "$starts" ]]; do
     kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited at start"
     ((SECONDS < deadline)) || fail "daemon did not start"
     sleep 0.05
   done
-  port="${lines##* }"
+  port="$(tail -n 1 <<<"$lines" | grep -oE '[0-9]+$')"
   base="http://127.0.0.1:$port"
 }
 starts=0
@@ -206,8 +207,8 @@ scenario_api() {
          and (.rollback | length > 0) and .startedAt != null and .finishedAt != null' "$work/out.json" >/dev/null ||
     fail "report: $(cat "$work/out.json")"
   curl -sS "$base/metrics" >"$work/metrics.txt"
-  grep -q "backfilld_documents_total{.*job=\"$first\".*outcome=\"rewritten\".*} [1-9]" "$work/metrics.txt" ||
-    grep -q "backfilld_documents_total{.*outcome=\"rewritten\".*job=\"$first\".*} [1-9]" "$work/metrics.txt" || fail "metrics: no rewritten documents for $first"
+  grep -q "backfilld_documents_total{.*job_id=\"$first\".*outcome=\"rewritten\".*} [1-9]" "$work/metrics.txt" ||
+    grep -q "backfilld_documents_total{.*outcome=\"rewritten\".*job_id=\"$first\".*} [1-9]" "$work/metrics.txt" || fail "metrics: no rewritten documents for $first"
   grep -q 'backfilld_job_state{.*state="stopped".*} 1' "$work/metrics.txt" || fail "metrics: no stopped job"
   if command -v promtool >/dev/null; then promtool check metrics <"$work/metrics.txt" || fail "promtool"; fi
   verify --expect partial

@@ -6,6 +6,11 @@
 // 500, and that is a bug here).
 #include <spdlog/spdlog.h>
 
+// The fake store asserts with doctest (never reached here: no job runs); its implementation
+// must be linked in.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
