@@ -20,7 +20,7 @@
 //
 // Counts of each fault injected (and requests seen) go to --counts-file on every change and
 // to stdout on SIGTERM/SIGINT, as JSON: {"requests": n, "forwarded": n, "faults": {...},
-// "onReplace": {...} (the faults that hit a document replace)}.
+// "onWrite": {...} (the faults that hit a replace or a batch of writes)}.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
@@ -108,8 +108,8 @@ const upstream = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readF
 const counts = {
   requests: 0, forwarded: 0,
   faults: Object.fromEntries(kFaults.map((f) => [f, 0])),
-  // The same, only on document replaces (PUT): the writes whose answer a fault may lose.
-  onReplace: Object.fromEntries(kFaults.map((f) => [f, 0])),
+  // The same, only on writes (a replace PUT, or a batch POST): those whose answer a fault may lose.
+  onWrite: Object.fromEntries(kFaults.map((f) => [f, 0])),
 };
 function saveCounts() {
   if (!args["counts-file"]) return;
@@ -169,7 +169,8 @@ async function handle(req, res) {
   const fault = counts.requests > onlyAfter ? draw() : null;
   if (fault) {
     counts.faults[fault] += 1;
-    if (req.method === "PUT") counts.onReplace[fault] += 1;
+    const batch = String(req.headers["x-ms-cosmos-is-batch-request"]).toLowerCase() === "true";
+    if (req.method === "PUT" || batch) counts.onWrite[fault] += 1;
     saveCounts();
   }
   switch (fault) {
