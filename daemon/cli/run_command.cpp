@@ -7,9 +7,11 @@
 #include <cstdio>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/time_format.hpp"
 #include "daemon/config/cosmos_settings.hpp"
 #include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/container_runner.hpp"
+#include "daemon/engine/run_checks.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 
@@ -28,10 +30,12 @@ std::string_view status_name(engine::RunStatus status) {
   return "unknown";
 }
 
-/// Keys for this run: required and checked for a live run; loaded if configured for a dry run.
+/// Keys for this run: required and checked for a live run of a kind that needs them (and for
+/// verify); loaded if configured otherwise.
 common::Result<std::unique_ptr<crypto::Keyring>> keys_for(const RunCommandOptions& options,
+                                                          const migrations::KindInfo& kind,
                                                           const common::EnvLookup& env) {
-  if (!options.dry_run) {
+  if (kind.needs_keys && (!options.dry_run || !kind.writes)) {
     if (!crypto::encryption_enabled(env)) {
       return common::fail("config", "a live run needs FIELD_ENCRYPT_ENABLED=true");
     }
@@ -72,7 +76,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
     spdlog::error("{}", database.error().message);
     return kExitUsage;
   }
-  auto keyring = keys_for(options, env);
+  const migrations::KindInfo& kind = *migrations::find_kind_info(manifest->kind);
+  auto keyring = keys_for(options, kind, env);
   if (!keyring) {
     spdlog::error("{}", keyring.error().message);
     return kExitUsage;
@@ -80,7 +85,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   if (*keyring) {
     spdlog::info("keys from provider {}: primary kid {}", (*keyring)->provider(),
                  (*keyring)->primary_kid());
-  } else {
+  } else if (kind.needs_keys) {
     spdlog::info("dry run without keys: documents are classified, nothing is encrypted");
   }
 
@@ -95,7 +100,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   engine::RunSettings run_settings{.batch_size = options.batch_size.value_or(manifest->batch_size),
                                    .write_concurrency = options.write_concurrency,
                                    .max_conflict_retries = 5};
-  const bool encryption = manifest->kind == migrations::kEncryptFieldsKind;
+  const std::string updated_at = common::iso8601(std::chrono::system_clock::now());
 
   rapidjson::Document summary(rapidjson::kObjectType);
   auto& allocator = summary.GetAllocator();
@@ -120,7 +125,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   auto run_all = [&]() -> net::awaitable<void> {
     for (const migrations::ContainerSpec& spec : manifest->containers) {
       if (!options.container.empty() && spec.name != options.container) continue;
-      auto transform = migrations::make_transform(*manifest, spec, keyring->get());
+      auto transform = migrations::make_transform(*manifest, spec, keyring->get(),
+                                                  crypto::random_iv, updated_at);
       if (!transform) {
         spdlog::error("{}/{}: {}", manifest->id, spec.name, transform.error().message);
         exit_code = kExitUsage;
@@ -133,7 +139,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
           .product_id = manifest->product_id,
           .stop = manifest->stop,
           .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
-          .rewritten_name = encryption ? "encrypted" : "rewritten"};
+          .rewritten_name = std::string(kind.rewritten_name)};
+      const engine::CheckTarget check_target{*manifest, spec, *database, target.mode};
       engine::RunHooks hooks{
           .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
           .after_batch = {}};
@@ -143,8 +150,20 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       const auto started = clock.monotonic_now();
       current = &runner;
       engine::RunOutcome outcome;
+      engine::CheckReport checks;
       try {
-        outcome = co_await runner.run();
+        checks = co_await engine::check_before_run(**client, check_target);
+        if (checks.failure.empty()) {
+          outcome = co_await runner.run();
+        } else {
+          outcome = {engine::RunStatus::kFailed, checks.failure};
+        }
+        if (outcome.status == engine::RunStatus::kSucceeded) {
+          auto after = co_await engine::check_after_run(**client, check_target, runner.observed());
+          checks.figures.insert(checks.figures.end(), after.figures.begin(), after.figures.end());
+          checks.failure = after.failure;
+          if (!after.failure.empty()) outcome = {engine::RunStatus::kFailed, after.failure};
+        }
       } catch (const std::exception& exception) {
         outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
       }
@@ -159,10 +178,11 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       if (!outcome.reason.empty()) {
         entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
       }
-      entry.AddMember(
-          "counts",
-          engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name, allocator),
-          allocator);
+      entry.AddMember("counts",
+                      engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name,
+                                             allocator, kind.left_name),
+                      allocator);
+      entry.AddMember("checks", engine::check_report_to_json(checks, allocator), allocator);
       entry.AddMember("seconds", seconds, allocator);
       entry.AddMember("docsPerSecond",
                       seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);

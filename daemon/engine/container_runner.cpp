@@ -161,6 +161,9 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
                                                             TransformResult result,
                                                             BatchReport& report,
                                                             bool& failed) {
+  if (const migrations::CopyDestination* copy = transform_.copy_destination()) {
+    co_return co_await copy_out(*copy, document, std::move(result), report, failed);
+  }
   const std::string id(id_of(document));
   const rapidjson::Value* key_value = partition_key_pointer_.Get(document);
   if (id.empty() || key_value == nullptr) {
@@ -216,6 +219,33 @@ net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& do
     etag = std::move(fresh->etag);
     body = common::to_json(*reread);
   }
+}
+
+net::awaitable<TransformResult> ContainerRunner::copy_out(const migrations::CopyDestination& copy,
+                                                          const rapidjson::Value& document,
+                                                          TransformResult result,
+                                                          BatchReport& report,
+                                                          bool& failed) {
+  // Keyed by id and the new partition key: a rerun (at-least-once) rewrites the same copy.
+  const rapidjson::Value* key_value =
+      rapidjson::Pointer(copy.partition_key_path.c_str()).Get(document);
+  if (id_of(document).empty() || key_value == nullptr) {
+    failed = true;
+    spdlog::error("{}: document without id or target partition key; not copied", target_.job_label);
+    co_return result;
+  }
+  const cosmos::ContainerRef destination{target_.container.database, copy.container};
+  auto ack = co_await store_.upsert_document(destination, cosmos::PartitionKey::of(*key_value),
+                                             common::to_json(document));
+  if (ack) {
+    report.request_charge += ack->request_charge;
+  } else {
+    report.request_charge += ack.error().request_charge;
+    failed = true;
+    spdlog::error("{}: copy of document {} to {} failed: {}", target_.job_label, id_of(document),
+                  copy.container, cosmos::describe(ack.error()));
+  }
+  co_return result;
 }
 
 void ContainerRunner::log_batch(const BatchReport& report) const {

@@ -100,6 +100,12 @@ class ContainerRunner {
                                                          migrations::TransformResult result,
                                                          BatchReport& report,
                                                          bool& failed);
+  /// copy-container: upserts the document into the copy's container instead.
+  net::awaitable<migrations::TransformResult> copy_out(const migrations::CopyDestination& copy,
+                                                       const rapidjson::Value& document,
+                                                       migrations::TransformResult result,
+                                                       BatchReport& report,
+                                                       bool& failed);
   void log_batch(const BatchReport& report) const;
   net::awaitable<void> pace(const BatchReport& last_batch);
 

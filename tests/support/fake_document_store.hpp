@@ -94,6 +94,28 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     co_return cosmos::WriteAck{200, documents_[key_id].etag, 1};
   }
 
+  /// Upserts land in a separate container of their own (`copies`), keyed by container name and
+  /// id: the source documents above are never touched by them.
+  net::awaitable<cosmos::Result<cosmos::WriteAck>> upsert_document(
+      const cosmos::ContainerRef& container,
+      const cosmos::PartitionKey& key,
+      std::string body) override {
+    if (fail_upsert && fail_upsert(body)) {
+      co_return common::Unexpected{cosmos::Error{500, 0, "injected failure"}};
+    }
+    auto parsed = common::parse_json(body);
+    const std::string id(common::string_member(*parsed, "id").value());
+    ++upserts;
+    copies[container.container][id] = Copy{key, std::move(body)};
+    co_return cosmos::WriteAck{200, "etag-copy", 1};
+  }
+
+  net::awaitable<cosmos::Result<bool>> create_container(
+      std::string_view, std::string_view id, std::string_view partition_key_path) override {
+    const bool created = created_containers.emplace(id, partition_key_path).second;
+    co_return created;
+  }
+
   net::awaitable<cosmos::Result<std::vector<cosmos::PartitionKeyRange>>> read_partition_key_ranges(
       const cosmos::ContainerRef&) override {
     co_return std::vector<cosmos::PartitionKeyRange>{{"0", "", "FF", {}}};
@@ -102,6 +124,14 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::function<void(const cosmos::QueryRequest&)> on_query;
   std::function<void(const std::string& id)> before_replace;
   std::function<bool(const std::string& id)> fail_replace;
+  std::function<bool(const std::string& body)> fail_upsert;
+  struct Copy {
+    cosmos::PartitionKey key;
+    std::string json;
+  };
+  std::map<std::string, std::map<std::string, Copy>> copies;           ///< container -> id -> copy
+  std::map<std::string, std::string, std::less<>> created_containers;  ///< name -> key path
+  int upserts = 0;
   int queries = 0;
   int reads = 0;
   int replaces = 0;

@@ -98,11 +98,12 @@ TEST_CASE("make_transform builds encrypt-fields and names an unknown kind") {
   CHECK((*transform)->fields() == std::vector<std::string>{"title", "description", "blobPath"});
 
   Manifest other = encrypt_manifest();
-  other.kind = "rename-field";
+  other.kind = "rename-fields";
   auto unknown = make_transform(other, artifacts_spec(), &keyring);
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code == "invalid_manifest");
-  CHECK(unknown.error().message.find("\"rename-field\"") != std::string::npos);
+  CHECK(unknown.error().message.find("\"rename-fields\"") != std::string::npos);
+  CHECK(unknown.error().message.find("rename-field,") != std::string::npos);
 }
 
 TEST_CASE("make_transform refuses fields that must stay plaintext and broken specs") {
