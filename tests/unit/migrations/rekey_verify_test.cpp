@@ -87,7 +87,7 @@ TEST_CASE("rekey reseals old-kid envelopes under the primary with the same AAD")
   CHECK(again.fields == std::vector{FieldOutcome::kSkipped, FieldOutcome::kSkipped});
 }
 
-TEST_CASE("rekey counts plaintext and leaves it; an undecryptable envelope is an error") {
+TEST_CASE("rekey counts plaintext and leaves it, and an undecryptable envelope is an error") {
   const auto rekey = transform_of("rekey", &kRotated);
   auto mixed = prompt("u1", R"("description":"plain")");
   auto sealed = prompt("u1", R"("systemPrompt":"s")");

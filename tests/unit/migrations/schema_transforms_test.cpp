@@ -82,7 +82,7 @@ TEST_CASE("backfill-field sets a constant only where the field is missing or nul
   CHECK(apply_both(*transform, no_key).outcome == Outcome::kMissingPartitionKey);
 }
 
-TEST_CASE("backfill-field copies from another field; a rerun changes nothing") {
+TEST_CASE("backfill-field copies from another field, and a rerun changes nothing") {
   auto transform = transform_of("backfill-field", R"("field": "noteRef", "fromField": "noteId")");
   auto document = doc(note(R"("noteId":"note-7")"));
   CHECK(apply_both(*transform, document).outcome == Outcome::kRewritten);
@@ -142,7 +142,7 @@ TEST_CASE("remove-field removes only where the required field is present") {
   CHECK(result.fields == std::vector{FieldOutcome::kSkipped});
 }
 
-TEST_CASE("remap-enum maps by the table; new values are skipped, unknown ones counted and left") {
+TEST_CASE("remap-enum maps by the table: new values are skipped, unknown ones counted and left") {
   auto transform = transform_of(
       "remap-enum",
       R"("field": "state", "map": {"proposed": "pending_review", "applied": "completed"})");
