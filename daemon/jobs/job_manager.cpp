@@ -379,6 +379,10 @@ net::awaitable<void> JobManager::run_job(std::string id) {
                                         counts.fields[i].rewritten);
               metrics_.add_field_values(job_labels, fields[i], "skipped", counts.fields[i].skipped);
               metrics_.add_field_values(job_labels, fields[i], "error", counts.fields[i].errors);
+              if (!job.left_name().empty()) {
+                metrics_.add_field_values(job_labels, fields[i], std::string(job.left_name()),
+                                          counts.fields[i].left);
+              }
             }
             metrics_.observe_batch(job_labels, batch.elapsed);
             metrics_.add_conflicts(job_labels, batch.conflicts);
