@@ -186,7 +186,7 @@ net::awaitable<CheckReport> verify_after(cosmos::DocumentStore& store,
   CheckReport report;
   const auto& spec = target.spec;
   std::string findings;
-  auto note = [&](const std::string& what) { findings += (findings.empty() ? "" : ", ") + what; };
+  auto note = [&](const std::string& what) { findings += (findings.empty() ? "" : "; ") + what; };
   for (std::size_t i = 0; i < spec.fields.size(); ++i) {
     const std::string& field = spec.fields[i];
     const std::string ref = field_ref(field);
@@ -211,11 +211,16 @@ net::awaitable<CheckReport> verify_after(cosmos::DocumentStore& store,
     const FieldCounts scanned = i < counts.fields.size() ? counts.fields[i] : FieldCounts{};
     report.figures.emplace_back("plaintext." + field, *plaintext);
     report.figures.emplace_back("undecryptable." + field, scanned.errors);
-    if (*plaintext > 0) note(field + ": " + std::to_string(*plaintext) + " plaintext");
-    if (scanned.left > *plaintext) {
-      note(field + ": " + std::to_string(scanned.left) + " plaintext seen by the scan");
-    }
-    if (scanned.errors > 0) note(field + ": " + std::to_string(scanned.errors) + " undecryptable");
+    std::string found;
+    auto add = [&](std::uint64_t count, std::string_view what) {
+      if (count == 0) return;
+      found += (found.empty() ? "" : ", ") + std::to_string(count) + " " + std::string(what);
+    };
+    add(*plaintext, "plaintext");
+    // The query sees every document; the scan only those with a usable key and owner.
+    if (scanned.left > *plaintext) add(scanned.left, "plaintext seen by the scan");
+    add(scanned.errors, "undecryptable");
+    if (!found.empty()) note(field + ": " + found);
   }
   if (!findings.empty()) report.failure = "verification failed: " + findings;
   co_return report;

@@ -204,6 +204,20 @@ scenario_lifecycle() {
   compare live2 "$m" --already "$work/live.json"
   expect_json "$work/live2.json" '[.containers[].counts.encrypted] | add == 0' "second run encrypted nothing"
   verify encrypted after-live2 --unchanged-since "$work/etags-live.json"
+
+  # verify over the same field map reads only. Its summary carries, per field, the plaintext
+  # left by query and the undecryptable values; the seed planted malformed envelopes, so the
+  # first container fails verification (exit 1) with those counts, and nothing is written.
+  jq '.kind = "verify" | .id = "e2e-verify"' "$m" >"$work/verify-manifest.json"
+  run_backfilld verify 1 --manifest "$work/verify-manifest.json"
+  expect_json "$work/verify.json" '.containers[0] as $c | ($c.reason | startswith("verification failed: "))
+    and ($c.checks.failure == $c.reason)
+    and ($c.counts.fields | to_entries | all(
+      ($c.checks.figures["undecryptable." + .key] == .value.errors)
+      and ($c.checks.figures["plaintext." + .key] >= .value.plaintext)))
+    and ([$c.checks.figures | to_entries[] | select(.key | startswith("undecryptable.")) | .value] | add > 0)' \
+    "verify summary: per-field plaintext and undecryptable figures, failure reason"
+  verify encrypted after-verify --unchanged-since "$work/etags-live.json"
 }
 
 scenario_container() {

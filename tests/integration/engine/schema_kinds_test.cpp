@@ -307,7 +307,7 @@ TEST_CASE("encrypt, verify clean, plant problems, verify exactly, rekey to a new
   CHECK(planted.figure("undecryptable.body") == 2);
   CHECK(planted.counts.fields[0].left == 2);
   CHECK(planted.counts.fields[0].rewritten == 21);
-  CHECK(planted.outcome.reason == "verification failed: body: 2 plaintext, body: 2 undecryptable");
+  CHECK(planted.outcome.reason == "verification failed: body: 2 plaintext, 2 undecryptable");
   CHECK(h.read("notes", "note-1", ws(1))["body"].IsString());  // verify never writes
 
   // Rekey under the rotated keyring: the 21 sound k1 envelopes move to k2; plaintext and the
