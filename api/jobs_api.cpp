@@ -320,7 +320,9 @@ void add_job_routes(Router& router,
                return ready ? json_response(http::status::ok, std::string(R"({"status":"ready"})"))
                             : fail("unavailable", "not ready: starting or shutting down");
              }));
-  router.add(http::verb::get, "/metrics", sync([&metrics](const Request&, const PathParams&) {
+  router.add(http::verb::get, "/metrics",
+             sync([&manager, &metrics](const Request&, const PathParams&) {
+               manager.sample_metrics();
                return text_response(http::status::ok, metrics.serialize(),
                                     "text/plain; version=0.0.4; charset=utf-8");
              }));

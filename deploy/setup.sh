@@ -9,7 +9,7 @@ shift || true
 
 packages=(cmake make g++ ccache pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
-  openssl curl ca-certificates util-linux jq prometheus)
+  openssl curl ca-certificates util-linux jq prometheus unzip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -32,6 +32,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 "$root/deploy/local/cosmos.sh" install
+"$root/deploy/tools/install.sh" >/dev/null # helm v4 for the chart tests
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"

@@ -526,6 +526,16 @@ common::Result<void> JobManager::patch(std::string_view id,
   return {};
 }
 
+void JobManager::sample_metrics() {
+  for (const auto& [id, rt] : runtimes_) {
+    const Job* job = rt->runner != nullptr ? find(id) : nullptr;
+    if (job != nullptr) {
+      metrics_.set_inflight_writes(labels(*job),
+                                   static_cast<std::int64_t>(rt->runner->inflight_writes()));
+    }
+  }
+}
+
 JobLive JobManager::live(const Job& job) const {
   JobLive live;
   const auto it = runtimes_.find(job.id);

@@ -87,6 +87,9 @@ class JobManager {
   std::vector<const Job*> list() const;
   /// What only the running daemon knows about a job: live counts, rate, ETA, waiting reason.
   JobLive live(const Job& job) const;
+  /// Copies what changes inside a batch into the gauges (backfilld_inflight_writes of every
+  /// running job); /metrics calls it before each scrape.
+  void sample_metrics();
 
   /// SIGTERM: no new batches; in-flight writes finish and checkpoint; unfinished jobs stay
   /// resumable. Completes when every run has ended or `grace` has passed.

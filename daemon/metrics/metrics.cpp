@@ -157,7 +157,7 @@ struct Metrics::Families {
     if (found != jobs.end()) return found->second;
     JobSeries& series = jobs[labels];
     series.labels = {
-        {"job", labels.job}, {"container", labels.container}, {"migration", labels.migration}};
+        {"job_id", labels.job}, {"container", labels.container}, {"migration", labels.migration}};
     // Every outcome exists from the start at 0, so increase() and alerts see the first error.
     for (auto outcome : kDocumentOutcomes) {
       series.documents.emplace(outcome, &documents.Add(with(series.labels, "outcome", outcome)));

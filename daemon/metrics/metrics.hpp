@@ -28,26 +28,26 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  /// backfilld_documents_total{job,container,migration,outcome}: outcome is one of scanned,
+  /// backfilld_documents_total{job_id,container,migration,outcome}: outcome is one of scanned,
   /// rewritten, skipped, error, owner_mismatch, missing_partition_key.
   void add_documents(const JobLabels& job, std::string_view outcome, std::uint64_t count);
-  /// backfilld_field_values_total{job,container,migration,field,outcome}: rewritten, skipped,
+  /// backfilld_field_values_total{job_id,container,migration,field,outcome}: rewritten, skipped,
   /// error, and the kind's left name where it has one (plaintext, unknown).
   void add_field_values(const JobLabels& job,
                         std::string_view field,
                         std::string_view outcome,
                         std::uint64_t count);
-  /// backfilld_job_state{job,container,migration,state}: 1 for the current state, 0 for the
+  /// backfilld_job_state{job_id,container,migration,state}: 1 for the current state, 0 for the
   /// others (queued, running, paused, succeeded, failed, stopped).
   void set_job_state(const JobLabels& job, std::string_view state);
-  /// backfilld_batch_duration_seconds{job,container,migration} histogram.
+  /// backfilld_batch_duration_seconds{job_id,container,migration} histogram.
   void observe_batch(const JobLabels& job, std::chrono::steady_clock::duration duration);
-  /// backfilld_job_progress_ratio and backfilld_job_eta_seconds{job,container,migration};
+  /// backfilld_job_progress_ratio and backfilld_job_eta_seconds{job_id,container,migration};
   /// a negative eta removes the ETA series (unknown).
   void set_progress(const JobLabels& job, double ratio, double eta_seconds);
-  /// backfilld_inflight_writes{job,container,migration}.
+  /// backfilld_inflight_writes{job_id,container,migration}.
   void set_inflight_writes(const JobLabels& job, std::int64_t writes);
-  /// backfilld_job_conflicts_total{job,container,migration}: 412s resolved by re-reading.
+  /// backfilld_job_conflicts_total{job_id,container,migration}: 412s resolved by re-reading.
   void add_conflicts(const JobLabels& job, std::uint64_t count);
 
   /// One Cosmos attempt: backfilld_cosmos_requests_total{operation,status},

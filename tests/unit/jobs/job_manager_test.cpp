@@ -242,6 +242,29 @@ TEST_CASE_FIXTURE(Fixture, "a running job says when Cosmos throttles it") {
   CHECK(waiting[1] == "Cosmos is throttling (429): retrying after its x-ms-retry-after-ms");
 }
 
+TEST_CASE_FIXTURE(Fixture, "a scrape sees the writes in flight; none once the job ended") {
+  auto manager = make();
+  const auto ids = submit(*manager, true, "notes");
+  REQUIRE(finished(*manager, ids));
+  const auto live = submit(*manager, false, "notes");
+  const std::string series =
+      "backfilld_inflight_writes{container=\"notes\",job=\"" + live[0] + "\",migration=\"enc-v1\"}";
+  std::vector<std::string> during;
+  store.before_replace = [&](const std::string&) {
+    manager->sample_metrics();
+    const std::string text = metrics.serialize();
+    const auto at = text.find(series);
+    during.push_back(at == std::string::npos ? "absent" : text.substr(at + series.size() + 1, 1));
+  };
+  REQUIRE(finished(*manager, live));
+  REQUIRE(during.size() == 7);
+  // Each write is in flight while the store handles it (batches of 2, written concurrently).
+  for (const std::string& value : during) CHECK((value == "1" || value == "2"));
+  store.before_replace = nullptr;
+  manager->sample_metrics();
+  CHECK(metrics.serialize().find(series + " 0") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(Fixture, "bad knobs and unknown jobs are refused") {
   auto manager = make();
   const auto ids = submit(*manager, true, "notes");

@@ -140,7 +140,7 @@ std::optional<double> value(const Scrape& scrape, std::string_view name, const L
 }
 
 LabelSet job_labels(const JobLabels& job, LabelSet extra = {}) {
-  extra.emplace("job", job.job);
+  extra.emplace("job_id", job.job);
   extra.emplace("container", job.container);
   extra.emplace("migration", job.migration);
   return extra;
@@ -402,7 +402,7 @@ TEST_CASE("label values with quotes, backslashes and newlines are escaped") {
   while (std::getline(lines, line)) {
     if (line.rfind("backfilld_job_conflicts_total{", 0) == 0) break;
   }
-  CHECK(line == R"(backfilld_job_conflicts_total{container="con\\tainer",job="a\"b\\c\nd",)"
+  CHECK(line == R"(backfilld_job_conflicts_total{container="con\\tainer",job_id="a\"b\\c\nd",)"
                 R"(migration="mig\"ration"} 1)");
   // And the escaped values parse back to the originals.
   CHECK(value(parse(text), "backfilld_job_conflicts_total", job_labels(odd)) == 1);
