@@ -196,8 +196,8 @@ scenario_api() {
          and (.rollback | length > 0) and .startedAt != null and .finishedAt != null' "$work/out.json" >/dev/null ||
     fail "report: $(cat "$work/out.json")"
   curl -sS "$base/metrics" >"$work/metrics.txt"
-  grep -q "backfilld_documents_total{.*job=\"$first\".*outcome=\"rewritten\".*} [1-9]" "$work/metrics.txt" ||
-    grep -q "backfilld_documents_total{.*outcome=\"rewritten\".*job=\"$first\".*} [1-9]" "$work/metrics.txt" || fail "metrics: no rewritten documents for $first"
+  grep -q "backfilld_documents_total{.*job_id=\"$first\".*outcome=\"rewritten\".*} [1-9]" "$work/metrics.txt" ||
+    grep -q "backfilld_documents_total{.*outcome=\"rewritten\".*job_id=\"$first\".*} [1-9]" "$work/metrics.txt" || fail "metrics: no rewritten documents for $first"
   grep -q 'backfilld_job_state{.*state="stopped".*} 1' "$work/metrics.txt" || fail "metrics: no stopped job"
   if command -v promtool >/dev/null; then promtool check metrics <"$work/metrics.txt" || fail "promtool"; fi
   verify --expect partial
