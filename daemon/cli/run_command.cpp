@@ -152,18 +152,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       engine::RunOutcome outcome;
       engine::CheckReport checks;
       try {
-        checks = co_await engine::check_before_run(**client, check_target);
-        if (checks.failure.empty()) {
-          outcome = co_await runner.run();
-        } else {
-          outcome = {engine::RunStatus::kFailed, checks.failure};
-        }
-        if (outcome.status == engine::RunStatus::kSucceeded) {
-          auto after = co_await engine::check_after_run(**client, check_target, runner.observed());
-          checks.figures.insert(checks.figures.end(), after.figures.begin(), after.figures.end());
-          checks.failure = after.failure;
-          if (!after.failure.empty()) outcome = {engine::RunStatus::kFailed, after.failure};
-        }
+        outcome = co_await engine::run_with_checks(**client, runner, check_target, checks);
       } catch (const std::exception& exception) {
         outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
       }

@@ -270,6 +270,21 @@ net::awaitable<CheckReport> check_after_run(cosmos::DocumentStore& store,
   co_return CheckReport{};
 }
 
+net::awaitable<RunOutcome> run_with_checks(cosmos::DocumentStore& store,
+                                           ContainerRunner& runner,
+                                           const CheckTarget& target,
+                                           CheckReport& checks) {
+  checks = co_await check_before_run(store, target);
+  if (!checks.failure.empty()) co_return RunOutcome{RunStatus::kFailed, checks.failure};
+  RunOutcome outcome = co_await runner.run();
+  if (outcome.status != RunStatus::kSucceeded) co_return outcome;
+  CheckReport after = co_await check_after_run(store, target, runner.observed());
+  checks.figures.insert(checks.figures.end(), after.figures.begin(), after.figures.end());
+  checks.failure = std::move(after.failure);
+  if (!checks.failure.empty()) outcome = RunOutcome{RunStatus::kFailed, checks.failure};
+  co_return outcome;
+}
+
 rapidjson::Value check_report_to_json(const CheckReport& report,
                                       rapidjson::Document::AllocatorType& allocator) {
   rapidjson::Value json(rapidjson::kObjectType);

@@ -11,6 +11,7 @@
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/document_store.hpp"
+#include "daemon/engine/container_runner.hpp"
 #include "daemon/engine/counts.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
@@ -51,6 +52,13 @@ net::awaitable<CheckReport> check_before_run(cosmos::DocumentStore& store, Check
 net::awaitable<CheckReport> check_after_run(cosmos::DocumentStore& store,
                                             CheckTarget target,
                                             const Counts& counts);
+
+/// What every job does: check_before_run, `runner.run()`, then check_after_run when it
+/// succeeded. A failed check fails the outcome with its reason; `checks` gets both reports.
+net::awaitable<RunOutcome> run_with_checks(cosmos::DocumentStore& store,
+                                           ContainerRunner& runner,
+                                           const CheckTarget& target,
+                                           CheckReport& checks);
 
 /// Counts the documents of `container` matching `where` ("" for all), range by range (the
 /// gateway serves no cross-partition aggregates). `parameters_json` is a JSON array.

@@ -343,13 +343,6 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   }
   const auto mode = job.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive;
   const engine::CheckTarget check_target{job.manifest, job.spec(), job.database, mode};
-  job.checks = co_await engine::check_before_run(store_, check_target);
-  if (!job.checks.failure.empty()) {
-    release();
-    finish(job, JobState::kFailed, job.checks.failure);
-    schedule();
-    co_return;
-  }
   engine::RunTarget target{.job_label = job.id + " " + job.manifest.id + "/" + job.container,
                            .container = {job.database, job.container},
                            .partition_key_path = job.spec().partition_key_path,
@@ -399,7 +392,8 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
                                  job.progress);
   rt.runner = &runner;
-  const engine::RunOutcome outcome = co_await runner.run();
+  const engine::RunOutcome outcome =
+      co_await engine::run_with_checks(store_, runner, check_target, job.checks);
   rt.observed = runner.observed();
   job.progress = runner.progress();
   metrics_.set_inflight_writes(labels(job), 0);
@@ -411,14 +405,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
     persist(job);
     spdlog::info("job {} checkpointed at batch {} for shutdown", job.id, job.progress.batches);
   } else if (outcome.status == engine::RunStatus::kSucceeded) {
-    auto after = co_await engine::check_after_run(store_, check_target, job.progress.counts);
-    job.checks.figures.insert(job.checks.figures.end(), after.figures.begin(), after.figures.end());
-    job.checks.failure = after.failure;
-    if (after.failure.empty()) {
-      finish(job, JobState::kSucceeded, {});
-    } else {
-      finish(job, JobState::kFailed, after.failure);
-    }
+    finish(job, JobState::kSucceeded, {});
   } else if (outcome.status == engine::RunStatus::kStopped) {
     finish(job, JobState::kStopped, "stopped by operator " + job.stopped_by);
   } else {

@@ -95,19 +95,8 @@ struct Harness {
                            settings, clock);
     const CheckTarget target{manifest, spec, database, mode};
     RunResult result;
-    result.checks = run_sync(io, check_before_run(*client, target));
-    if (!result.checks.failure.empty()) {
-      result.outcome = {RunStatus::kFailed, result.checks.failure};
-      return result;
-    }
-    result.outcome = run_sync(io, runner.run());
+    result.outcome = run_sync(io, run_with_checks(*client, runner, target, result.checks));
     result.counts = runner.observed();
-    if (result.outcome.status != RunStatus::kSucceeded) return result;
-    CheckReport after = run_sync(io, check_after_run(*client, target, result.counts));
-    result.checks.figures.insert(result.checks.figures.end(), after.figures.begin(),
-                                 after.figures.end());
-    result.checks.failure = after.failure;
-    if (!after.failure.empty()) result.outcome = {RunStatus::kFailed, after.failure};
     return result;
   }
 };
