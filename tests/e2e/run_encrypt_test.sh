@@ -141,7 +141,10 @@ others_than() { # others_than NAME...: the containers not named, comma-separated
 }
 
 # Number of completed batches in a backfilld log (one "batch N (" line each).
-batches_in() { grep -cE ': batch [0-9]+ \(' "$1" || true; }
+batches_in() { # before the child opens its log, there is none yet: 0 batches
+  [[ -f "$1" ]] || { echo 0; return; }
+  grep -cE ': batch [0-9]+ \(' "$1" || true
+}
 
 # wait_batches LOG PID N TIMEOUT: polls until LOG shows at least N batches. Fails when the
 # process exits first (it finished before the interruption point) or on timeout.
