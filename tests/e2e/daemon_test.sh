@@ -60,12 +60,16 @@ start_daemon() {
     --environment e2e >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   local deadline=$((SECONDS + 20))
-  until port="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | tail -n 1 | grep -oE '[0-9]+$')" &&
-    [[ -n "$port" ]] && [[ "$(grep -c 'serving on port' "$work/daemon.log")" == "$starts" ]]; do
+  # One read of the log for both the count and the port: two reads could see the previous
+  # daemon's port and then the new daemon's line.
+  local lines
+  until lines="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log")" &&
+    [[ "$(grep -c . <<<"$lines")" == "$starts" ]]; do
     kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited at start"
     ((SECONDS < deadline)) || fail "daemon did not start"
     sleep 0.05
   done
+  port="${lines##* }"
   base="http://127.0.0.1:$port"
 }
 starts=0
