@@ -232,7 +232,7 @@ TEST_CASE("a malformed envelope makes the document an error, naming field and de
   CHECK(result.detail.find("field blobPath: \"iv\" must be 12 bytes") != std::string::npos);
 }
 
-TEST_CASE("absent, null and already-encrypted fields are skipped; every other value is rewritten") {
+TEST_CASE("absent, null and already-encrypted fields are skipped, every other value is rewritten") {
   crypto::StaticKeyring keyring("env", "k1", {{"k1", kKey}});
   auto transform = make(artifacts_spec(), &keyring);
   // An envelope of any kid is skipped, even one this keyring cannot open: never double-encrypt.

@@ -251,7 +251,7 @@ TEST_CASE("kind: one of the known kinds") {
   CHECK(refusal(with("/kind", R"("copy")")) == rule);
 }
 
-TEST_CASE("database and description: strings; database a Cosmos id") {
+TEST_CASE("database and description: strings, database a Cosmos id") {
   const std::string rule =
       R"(database: must be a valid Cosmos id: 1 to 255 characters, none of '/', '\', '?', '#')";
   for (std::string_view bad : {R"("")", R"("a/b")", R"("a\\b")", R"("a?b")", R"("a#b")", "1"}) {
