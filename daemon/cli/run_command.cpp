@@ -37,7 +37,9 @@ common::Result<std::unique_ptr<crypto::Keyring>> keys_for(const RunCommandOption
                                                           const common::EnvLookup& env) {
   if (kind.needs_keys && (!options.dry_run || !kind.writes)) {
     if (!crypto::encryption_enabled(env)) {
-      return common::fail("config", "a live run needs FIELD_ENCRYPT_ENABLED=true");
+      return common::fail("config", std::string(kind.writes ? "a live " : "a ") +
+                                        std::string(kind.name) +
+                                        " run needs FIELD_ENCRYPT_ENABLED=true");
     }
     return crypto::load_keyring(env);
   }
