@@ -111,6 +111,14 @@ common::Result<jobs::KnobPatch> knob_patch(const rapidjson::Value& body) {
   patch.write_concurrency = *concurrency;
   patch.max_documents_per_second = *documents;
   patch.max_request_units_per_second = *request_units;
+  auto write_mode = optional_string(body, "writeMode");
+  if (!write_mode) return common::Unexpected{write_mode.error()};
+  if (!write_mode->empty()) {
+    patch.write_mode = engine::parse_write_mode(*write_mode);
+    if (!patch.write_mode) {
+      return common::fail("invalid_request", "writeMode: must be auto, batch, bulk or single");
+    }
+  }
   return patch;
 }
 
@@ -181,7 +189,7 @@ Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const 
   if (const rapidjson::Value* knobs = common::find_member(*body, "knobs")) {
     if (!knobs->IsObject()) return fail("invalid_request", "knobs: must be an object");
     if (auto known = only_known(*knobs, {"batchSize", "writeConcurrency", "maxDocumentsPerSecond",
-                                         "maxRequestUnitsPerSecond"});
+                                         "maxRequestUnitsPerSecond", "writeMode"});
         !known) {
       return fail("invalid_request", "knobs." + known.error().message);
     }
@@ -192,6 +200,7 @@ Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const 
     if (patch->write_concurrency) settings.write_concurrency = *patch->write_concurrency;
     settings.max_documents_per_second = patch->max_documents_per_second.value_or(0);
     settings.max_request_units_per_second = patch->max_request_units_per_second.value_or(0);
+    if (patch->write_mode) settings.write_mode = *patch->write_mode;
     if (settings.batch_size < 1 || settings.batch_size > 1000) {
       return fail("invalid_request", "knobs.batchSize: must be an integer from 1 to 1000");
     }
@@ -274,26 +283,26 @@ void add_job_routes(Router& router,
                }
                return status_of(manager, *job, http::status::ok);
              }));
-  router.add(
-      http::verb::patch, "/v1/jobs/{id}",
-      sync([&manager](const Request& request, const PathParams& params) {
-        auto body = optional_body(request);
-        if (!body) return error_response(body.error());
-        if (auto known = only_known(*body, {"operator", "batchSize", "writeConcurrency",
-                                            "maxDocumentsPerSecond", "maxRequestUnitsPerSecond"});
-            !known) {
-          return error_response(known.error());
-        }
-        auto patch = knob_patch(*body);
-        if (!patch) return error_response(patch.error());
-        const std::string id(params.at("id"));
-        const std::string who = operator_of(request, *body);
-        auto done = manager.patch(id, *patch, who);
-        audit(request, who, "patch " + id + " " + common::to_json(*body),
-              done ? "ok" : "refused: " + done.error().message);
-        if (!done) return error_response(done.error());
-        return status_of(manager, *manager.find(id), http::status::ok);
-      }));
+  router.add(http::verb::patch, "/v1/jobs/{id}",
+             sync([&manager](const Request& request, const PathParams& params) {
+               auto body = optional_body(request);
+               if (!body) return error_response(body.error());
+               if (auto known = only_known(
+                       *body, {"operator", "batchSize", "writeConcurrency", "maxDocumentsPerSecond",
+                               "maxRequestUnitsPerSecond", "writeMode"});
+                   !known) {
+                 return error_response(known.error());
+               }
+               auto patch = knob_patch(*body);
+               if (!patch) return error_response(patch.error());
+               const std::string id(params.at("id"));
+               const std::string who = operator_of(request, *body);
+               auto done = manager.patch(id, *patch, who);
+               audit(request, who, "patch " + id + " " + common::to_json(*body),
+                     done ? "ok" : "refused: " + done.error().message);
+               if (!done) return error_response(done.error());
+               return status_of(manager, *manager.find(id), http::status::ok);
+             }));
   router.add(http::verb::post, "/v1/jobs/{id}/pause",
              control(manager, "pause", &jobs::JobManager::pause));
   router.add(http::verb::post, "/v1/jobs/{id}/resume",

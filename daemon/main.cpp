@@ -17,12 +17,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--batch-size N]\n"
-    "                     [--write-concurrency N] [--verbose] [--log-format human|json]\n"
+    "                     [--write-concurrency N] [--write-mode auto|batch|bulk|single]\n"
+    "                     [--verbose] [--log-format human|json]\n"
     "                     [--insecure-skip-tls-verify]\n"
     "       backfilld serve [--listen ADDR] [--state-dir DIR] [--manifest-dir DIR]\n"
     "                       [--max-running-jobs N] [--max-jobs-per-container N]\n"
     "                       [--allow-live-without-dry-run] [--grace-period SECONDS]\n"
-    "                       [--write-concurrency N] [--environment NAME] [--verbose]\n"
+    "                       [--write-concurrency N] [--write-mode auto|batch|bulk|single]\n"
+    "                       [--environment NAME] [--verbose]\n"
     "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
     "       backfilld --version\n"
     "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
@@ -30,6 +32,18 @@ constexpr const char* kUsage =
     "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE; serve also BACKFILLD_LISTEN,\n"
     "BACKFILLD_STATE_DIR, BACKFILLD_MANIFEST_DIR, BACKFILLD_ENVIRONMENT,\n"
     "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n";
+
+/// Sets `mode` from a --write-mode value; false (with a message) when it names no mode.
+bool set_write_mode(const char* command, const std::string& text, engine::WriteMode& mode) {
+  if (text.empty()) return true;
+  const auto parsed = engine::parse_write_mode(text);
+  if (!parsed) {
+    std::cerr << "backfilld " << command << ": --write-mode must be auto, batch, bulk or single\n";
+    return false;
+  }
+  mode = *parsed;
+  return true;
+}
 
 /// Parses a command's options and sets up logging; an exit code when the command must not run.
 std::optional<int> parse(const char* command,
@@ -59,6 +73,7 @@ std::optional<int> parse(const char* command,
 int run(const std::vector<std::string>& args) {
   cli::RunCommandOptions options;
   std::uint32_t batch_size = 0;
+  std::string write_mode;
   po::options_description description("run");
   // clang-format off
   description.add_options()
@@ -67,10 +82,12 @@ int run(const std::vector<std::string>& args) {
       ("dry-run", po::bool_switch(&options.dry_run))
       ("batch-size", po::value(&batch_size))
       ("write-concurrency", po::value(&options.write_concurrency))
+      ("write-mode", po::value(&write_mode))
       ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
   // clang-format on
   po::variables_map values;
   if (auto exit_code = parse("run", args, description, values)) return *exit_code;
+  if (!set_write_mode("run", write_mode, options.write_mode)) return cli::kExitUsage;
   if (values.count("batch-size")) {
     if (batch_size < 1 || batch_size > 1000) {
       std::cerr << "backfilld run: --batch-size must be from 1 to 1000\n";
@@ -89,6 +106,7 @@ int serve(const std::vector<std::string>& args) {
   cli::ServeCommandOptions options;
   bool allow_live_without_dry_run = false;
   long grace_seconds = options.grace_period.count();
+  std::string write_mode;
   po::options_description description("serve");
   // clang-format off
   description.add_options()
@@ -101,10 +119,12 @@ int serve(const std::vector<std::string>& args) {
       ("allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run))
       ("grace-period", po::value(&grace_seconds))
       ("write-concurrency", po::value(&options.write_concurrency))
+      ("write-mode", po::value(&write_mode))
       ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
   // clang-format on
   po::variables_map values;
   if (auto exit_code = parse("serve", args, description, values)) return *exit_code;
+  if (!set_write_mode("serve", write_mode, options.write_mode)) return cli::kExitUsage;
   if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0 ||
       options.write_concurrency < 1 || options.write_concurrency > 256) {
     std::cerr << "backfilld serve: limits must be at least 1, --write-concurrency at most 256, "

@@ -101,7 +101,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   engine::SystemClock clock;
   engine::RunSettings run_settings{.batch_size = options.batch_size.value_or(manifest->batch_size),
                                    .write_concurrency = options.write_concurrency,
-                                   .max_conflict_retries = 5};
+                                   .max_conflict_retries = 5,
+                                   .write_mode = options.write_mode};
   const std::string updated_at = common::iso8601(std::chrono::system_clock::now());
 
   rapidjson::Document summary(rapidjson::kObjectType);

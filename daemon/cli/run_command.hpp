@@ -6,6 +6,7 @@
 #include <string>
 
 #include "daemon/common/env.hpp"
+#include "daemon/engine/run_settings.hpp"
 
 namespace backfilld::cli {
 
@@ -15,6 +16,7 @@ struct RunCommandOptions {
   bool dry_run = false;
   std::optional<std::uint32_t> batch_size;  ///< overrides the manifest's
   std::uint32_t write_concurrency = 16;
+  engine::WriteMode write_mode = engine::WriteMode::kAuto;
   bool insecure_skip_tls_verify = false;
 };
 

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "daemon/common/json.hpp"
+#include "daemon/cosmos/batch.hpp"
 
 namespace backfilld::cosmos {
 namespace {
@@ -146,33 +147,37 @@ Client::Client(net::any_io_executor executor,
       pool_(std::move(pool)),
       jitter_(std::random_device{}()) {}
 
-HttpRequest Client::build_request(const Call& call) const {
-  const std::string date = rfc1123_date(std::chrono::system_clock::now());
+HttpRequest Client::build_request(Call& call) const {
   HttpRequest request(call.verb, request_target(call.path_link), 11);
   request.set(http::field::host, pool_->endpoint().authority());
   request.set(http::field::user_agent, options_.user_agent);
   request.set(http::field::accept, "application/json");
-  request.set("x-ms-date", date);
   request.set("x-ms-version", options_.api_version);
-  request.set(
-      http::field::authorization,
-      key_.authorization(http::to_string(call.verb), call.resource_type, call.resource_link, date));
   for (const auto& [name, value] : call.headers) request.set(name, value);
   if (!call.body.empty() || call.verb == http::verb::post || call.verb == http::verb::put) {
     if (request.find(http::field::content_type) == request.end()) {
       request.set(http::field::content_type, "application/json");
     }
-    request.body() = call.body;
+    request.body() = std::move(call.body);
     request.prepare_payload();
   }
   return request;
 }
 
-net::awaitable<Result<Client::Reply>> Client::execute(const Call& call) {
+void Client::sign(const Call& call, HttpRequest& request) const {
+  const std::string date = rfc1123_date(std::chrono::system_clock::now());
+  request.set("x-ms-date", date);
+  request.set(
+      http::field::authorization,
+      key_.authorization(http::to_string(call.verb), call.resource_type, call.resource_link, date));
+}
+
+net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
   std::chrono::milliseconds waited{0};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  HttpRequest request = build_request(call);  // the body is moved in once, not copied per attempt
   for (int attempt = 1;; ++attempt) {
-    const HttpRequest request = build_request(call);
+    sign(call, request);
     const auto started = std::chrono::steady_clock::now();
     auto sent = co_await pool_->send(request, options_.request_timeout);
 
@@ -247,7 +252,7 @@ net::awaitable<Result<QueryPage>> Client::query_documents(const QueryRequest& re
     call.headers.emplace_back("x-ms-documentdb-partitionkeyrangeid",
                               *request.partition_key_range_id);
   }
-  auto reply = co_await execute(call);
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
 
   QueryPage page;
@@ -267,13 +272,13 @@ net::awaitable<Result<DocumentRead>> Client::read_document(const ContainerRef& c
                                                            std::string_view id,
                                                            const PartitionKey& key) {
   const std::string link = container.link() + "/docs/" + std::string(id);
-  const Call call{.operation = "read",
-                  .verb = http::verb::get,
-                  .resource_type = "docs",
-                  .resource_link = link,
-                  .path_link = link,
-                  .headers = {{"x-ms-documentdb-partitionkey", key.header}}};
-  auto reply = co_await execute(call);
+  Call call{.operation = "read",
+            .verb = http::verb::get,
+            .resource_type = "docs",
+            .resource_link = link,
+            .path_link = link,
+            .headers = {{"x-ms-documentdb-partitionkey", key.header}}};
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   DocumentRead read;
   read.request_charge = reply->request_charge;
@@ -303,22 +308,44 @@ net::awaitable<Result<WriteAck>> Client::replace_document(const ContainerRef& co
             .headers = {{"x-ms-documentdb-partitionkey", key.header}, {"Prefer", "return=minimal"}},
             .body = std::move(body)};
   if (!if_match.empty()) call.headers.emplace_back("If-Match", std::string(if_match));
-  auto reply = co_await execute(call);
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
+}
+
+net::awaitable<Result<BatchResponse>> Client::execute_batch(const BatchRequest& request) {
+  const bool atomic = request.kind == BatchKind::kAtomic;
+  Call call{.operation = atomic ? "batch" : "bulk",
+            .verb = http::verb::post,
+            .resource_type = "docs",
+            .resource_link = request.container.link(),
+            .path_link = request.container.link() + "/docs",
+            .headers = {{"x-ms-cosmos-is-batch-request", "True"},
+                        {"x-ms-cosmos-batch-atomic", atomic ? "True" : "False"},
+                        {"x-ms-cosmos-batch-continue-on-error", atomic ? "False" : "True"}},
+            .body = batch_body(request)};
+  if (atomic) {
+    call.headers.emplace_back("x-ms-documentdb-partitionkey", request.key.header);
+  } else {
+    call.headers.emplace_back("x-ms-documentdb-partitionkeyrangeid",
+                              request.partition_key_range_id);
+  }
+  auto reply = co_await execute(std::move(call));
+  if (!reply) co_return common::Unexpected{std::move(reply.error())};
+  co_return parse_batch_response(reply->body, request.operations.size(), reply->request_charge);
 }
 
 net::awaitable<Result<WriteAck>> Client::create_document(const ContainerRef& container,
                                                          const PartitionKey& key,
                                                          std::string body) {
-  const Call call{.operation = "create",
-                  .verb = http::verb::post,
-                  .resource_type = "docs",
-                  .resource_link = container.link(),
-                  .path_link = container.link() + "/docs",
-                  .headers = {{"x-ms-documentdb-partitionkey", key.header}},
-                  .body = std::move(body)};
-  auto reply = co_await execute(call);
+  Call call{.operation = "create",
+            .verb = http::verb::post,
+            .resource_type = "docs",
+            .resource_link = container.link(),
+            .path_link = container.link() + "/docs",
+            .headers = {{"x-ms-documentdb-partitionkey", key.header}},
+            .body = std::move(body)};
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
 }
@@ -326,27 +353,27 @@ net::awaitable<Result<WriteAck>> Client::create_document(const ContainerRef& con
 net::awaitable<Result<WriteAck>> Client::upsert_document(const ContainerRef& container,
                                                          const PartitionKey& key,
                                                          std::string body) {
-  const Call call{.operation = "upsert",
-                  .verb = http::verb::post,
-                  .resource_type = "docs",
-                  .resource_link = container.link(),
-                  .path_link = container.link() + "/docs",
-                  .headers = {{"x-ms-documentdb-partitionkey", key.header},
-                              {"x-ms-documentdb-is-upsert", "True"}},
-                  .body = std::move(body)};
-  auto reply = co_await execute(call);
+  Call call{.operation = "upsert",
+            .verb = http::verb::post,
+            .resource_type = "docs",
+            .resource_link = container.link(),
+            .path_link = container.link() + "/docs",
+            .headers = {{"x-ms-documentdb-partitionkey", key.header},
+                        {"x-ms-documentdb-is-upsert", "True"}},
+            .body = std::move(body)};
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
 }
 
 net::awaitable<Result<std::vector<PartitionKeyRange>>> Client::read_partition_key_ranges(
     const ContainerRef& container) {
-  const Call call{.operation = "pkranges",
-                  .verb = http::verb::get,
-                  .resource_type = "pkranges",
-                  .resource_link = container.link(),
-                  .path_link = container.link() + "/pkranges"};
-  auto reply = co_await execute(call);
+  Call call{.operation = "pkranges",
+            .verb = http::verb::get,
+            .resource_type = "pkranges",
+            .resource_link = container.link(),
+            .path_link = container.link() + "/pkranges"};
+  auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   auto body = common::parse_json(reply->body);
   const rapidjson::Value* ranges =
@@ -377,13 +404,13 @@ net::awaitable<Result<std::vector<PartitionKeyRange>>> Client::read_partition_ke
 }
 
 net::awaitable<Result<bool>> Client::create_database(std::string_view id) {
-  const Call call{.operation = "create_database",
-                  .verb = http::verb::post,
-                  .resource_type = "dbs",
-                  .resource_link = "",
-                  .path_link = "dbs",
-                  .body = resource_body(id)};
-  auto reply = co_await execute(call);
+  Call call{.operation = "create_database",
+            .verb = http::verb::post,
+            .resource_type = "dbs",
+            .resource_link = "",
+            .path_link = "dbs",
+            .body = resource_body(id)};
+  auto reply = co_await execute(std::move(call));
   if (!reply) {
     if (reply.error().is_conflict()) co_return false;
     co_return common::Unexpected{std::move(reply.error())};
@@ -395,13 +422,13 @@ net::awaitable<Result<bool>> Client::create_container(std::string_view database,
                                                       std::string_view id,
                                                       std::string_view partition_key_path) {
   const std::string database_link = "dbs/" + std::string(database);
-  const Call call{.operation = "create_container",
-                  .verb = http::verb::post,
-                  .resource_type = "colls",
-                  .resource_link = database_link,
-                  .path_link = database_link + "/colls",
-                  .body = resource_body(id, partition_key_path)};
-  auto reply = co_await execute(call);
+  Call call{.operation = "create_container",
+            .verb = http::verb::post,
+            .resource_type = "colls",
+            .resource_link = database_link,
+            .path_link = database_link + "/colls",
+            .body = resource_body(id, partition_key_path)};
+  auto reply = co_await execute(std::move(call));
   if (!reply) {
     if (reply.error().is_conflict()) co_return false;
     co_return common::Unexpected{std::move(reply.error())};

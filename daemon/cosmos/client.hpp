@@ -57,6 +57,10 @@ class Client final : public DocumentStore {
                                                     std::string body,
                                                     std::string_view if_match) override;
 
+  /// One transactional (atomic) or bulk batch request; per-operation statuses are in the
+  /// response, including a failed atomic batch (207 from the service).
+  net::awaitable<Result<BatchResponse>> execute_batch(const BatchRequest& request) override;
+
   /// Creates a document (409 when the id exists in that partition).
   net::awaitable<Result<WriteAck>> create_document(const ContainerRef& container,
                                                    const PartitionKey& key,
@@ -90,8 +94,11 @@ class Client final : public DocumentStore {
          std::unique_ptr<ConnectionPool> pool);
 
   /// Signs, sends and retries one REST call; a non-2xx final answer becomes an Error.
-  net::awaitable<Result<Reply>> execute(const Call& call);
-  HttpRequest build_request(const Call& call) const;
+  net::awaitable<Result<Reply>> execute(Call call);
+  /// The request without date and signature; moves the body out of `call`.
+  HttpRequest build_request(Call& call) const;
+  /// Dates and signs `request` (again on every attempt: tokens expire).
+  void sign(const Call& call, HttpRequest& request) const;
 
   net::any_io_executor executor_;
   ClientOptions options_;

@@ -42,6 +42,13 @@ class DocumentStore {
                                                         std::string_view id,
                                                         std::string_view partition_key_path) = 0;
 
+  /// Sends a batch request. A store without batch support answers 400 for every request, which
+  /// sends the engine back to single writes.
+  virtual net::awaitable<Result<BatchResponse>> execute_batch(const BatchRequest& request) {
+    (void)request;
+    co_return common::Unexpected{Error{400, 0, "batch requests are not supported by this store"}};
+  }
+
   /// The container's partition key ranges (a scan or count can go range by range).
   virtual net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
       const ContainerRef& container) = 0;

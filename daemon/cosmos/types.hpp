@@ -2,6 +2,7 @@
 /// Plain values exchanged with Cosmos: container references, partition keys, pages, acks.
 #include <rapidjson/document.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,50 @@ struct WriteAck {
   std::string etag;  ///< the new _etag
   double request_charge = 0;
 };
+
+/// One write of a batch request. Replace is conditional on `if_match`; upsert (a write into
+/// another container) may leave it empty.
+struct WriteOperation {
+  enum class Kind { kReplace, kUpsert };
+  Kind kind = Kind::kReplace;
+  std::string id;
+  PartitionKey key;
+  std::string body;      ///< the whole document, serialized once
+  std::string if_match;  ///< the `_etag` the write is conditional on; empty: unconditional
+};
+
+/// How the service applies a batch request's operations.
+enum class BatchKind {
+  kAtomic,  ///< transactional batch: one partition key value, all or nothing
+  kBulk,    ///< non-atomic, continue on error: one partition key range, as the SDKs' bulk mode
+};
+
+/// A batch request (`x-ms-cosmos-is-batch-request`), at most 100 operations.
+struct BatchRequest {
+  ContainerRef container;
+  BatchKind kind = BatchKind::kAtomic;
+  PartitionKey key = {};               ///< atomic: the one partition key value of every operation
+  std::string partition_key_range_id;  ///< bulk: the range every operation falls into
+  std::vector<const WriteOperation*> operations;
+};
+
+/// One operation's outcome inside a batch response.
+struct OperationResult {
+  int status = 0;  ///< 2xx applied; 412 etag changed; 424 not applied (another one failed)
+  int substatus = 0;
+  std::string etag;
+  double request_charge = 0;
+  std::chrono::milliseconds retry_after{0};  ///< with 429
+};
+
+/// A batch response: one result per operation, in request order.
+struct BatchResponse {
+  std::vector<OperationResult> results;
+  double request_charge = 0;
+};
+
+/// The largest batch request the service takes.
+inline constexpr std::size_t kMaxBatchOperations = 100;
 
 /// One partition key range (`GET .../pkranges`).
 struct PartitionKeyRange {

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/common/json.hpp"
-#include "daemon/engine/for_each_concurrent.hpp"
 
 namespace backfilld::engine {
 namespace {
@@ -11,6 +10,8 @@ namespace {
 using migrations::Mode;
 using migrations::Outcome;
 using migrations::TransformResult;
+
+constexpr rapidjson::SizeType kDocumentsBetweenYields = 64;
 
 std::string parameters_for(const std::optional<std::string>& product_id) {
   if (!product_id) return "[]";
@@ -40,9 +41,15 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
       settings_(settings),
       clock_(clock),
       hooks_(std::move(hooks)),
+      copy_(transform.copy_destination()),
+      write_container_(copy_ == nullptr
+                           ? target_.container
+                           : cosmos::ContainerRef{target_.container.database, copy_->container}),
+      writer_(store, transform, write_container_, settings, target_.job_label),
       progress_(std::move(start)),
       observed_(progress_.counts),
-      partition_key_pointer_(target_.partition_key_path.c_str()),
+      partition_key_pointer_(copy_ == nullptr ? target_.partition_key_path.c_str()
+                                              : copy_->partition_key_path.c_str()),
       query_parameters_(parameters_for(target_.product_id)) {
   if (progress_.counts.fields.size() < transform_.fields().size()) {
     progress_.counts.fields.resize(transform_.fields().size());
@@ -50,16 +57,63 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
   }
 }
 
-net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page() {
+net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page(
+    std::string continuation) {
   cosmos::QueryRequest request{
       .container = target_.container,
       .query =
           target_.product_id ? "SELECT * FROM c WHERE c.productId = @productId" : "SELECT * FROM c",
       .parameters_json = query_parameters_,
       .max_item_count = static_cast<int>(std::max<std::uint32_t>(1, settings_.batch_size)),
-      .continuation = progress_.continuation};
+      .continuation = std::move(continuation)};
   co_return co_await store_.query_documents(request);
 }
+
+/// The next page, fetched in the background while the current one is written.
+class ContainerRunner::Prefetch {
+ public:
+  explicit Prefetch(ContainerRunner& runner) : runner_(runner) {}
+
+  void start(net::any_io_executor executor, std::string continuation) {
+    running_ = true;
+    page_.reset();
+    done_.emplace(executor, net::steady_timer::time_point::max());
+    net::co_spawn(
+        executor,
+        [this, continuation = std::move(continuation)]() mutable -> net::awaitable<void> {
+          page_.emplace(co_await runner_.fetch_page(std::move(continuation)));
+        },
+        [this](std::exception_ptr error) {
+          failure_ = error;
+          running_ = false;
+          done_->cancel();
+        });
+  }
+
+  bool started() const { return done_.has_value(); }
+
+  /// Waits for the fetch to end (a run never leaves while one is in flight).
+  net::awaitable<void> drain() {
+    if (!running_) co_return;
+    boost::system::error_code done;
+    co_await done_->async_wait(net::redirect_error(net::use_awaitable, done));
+  }
+
+  /// The fetched page; the next start() begins another.
+  net::awaitable<cosmos::Result<cosmos::QueryPage>> take() {
+    co_await drain();
+    done_.reset();
+    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+    co_return std::move(*page_);
+  }
+
+ private:
+  ContainerRunner& runner_;
+  bool running_ = false;
+  std::optional<net::steady_timer> done_;
+  std::optional<cosmos::Result<cosmos::QueryPage>> page_;
+  std::exception_ptr failure_;
+};
 
 void ContainerRunner::wake() {
   if (pacing_timer_) pacing_timer_->cancel();
@@ -87,32 +141,55 @@ net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
 net::awaitable<RunOutcome> ContainerRunner::run() {
   started_ = clock_.monotonic_now();
   scanned_at_start_ = progress_.counts.scanned;
+  Prefetch prefetch(*this);
+  std::exception_ptr failure;
+  RunOutcome outcome;
+  try {
+    outcome = co_await run_pages(prefetch);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_await prefetch.drain();
+  if (failure) std::rethrow_exception(failure);
+  co_return outcome;
+}
+
+net::awaitable<RunOutcome> ContainerRunner::run_pages(Prefetch& prefetch) {
+  const auto executor = co_await net::this_coro::executor;
   while (!progress_.finished) {
     if (hooks_.before_batch && !co_await hooks_.before_batch()) {
       co_return RunOutcome{RunStatus::kStopped, "stopped by operator"};
     }
     const auto batch_started = clock_.monotonic_now();
-    auto page = co_await fetch_page();
+    // Hoisted: g++ 12 miscompiles temporaries and conditionals inside co_await expressions.
+    if (!prefetch.started()) prefetch.start(executor, progress_.continuation);
+    auto page = co_await prefetch.take();
     if (!page) {
       co_return RunOutcome{RunStatus::kFailed, "query failed: " + cosmos::describe(page.error())};
     }
+    if (!page->continuation.empty()) prefetch.start(executor, page->continuation);
 
     // Classify the whole page first: a page that crosses a stop criterion is not written.
     rapidjson::Value& documents = page->documents();
     auto& allocator = page->body.GetAllocator();
     BatchReport report{Counts(transform_.fields().size()), 0, page->request_charge, {}};
-    std::vector<TransformResult> results(documents.Size());
-    std::vector<rapidjson::SizeType> to_write;
+    std::vector<PendingWrite> writes;
     for (rapidjson::SizeType i = 0; i < documents.Size(); ++i) {
-      results[i] = transform_.apply(documents[i], allocator, target_.mode);
-      if (results[i].outcome == Outcome::kError) {
-        spdlog::warn("{}: document {} left untouched: {}", target_.job_label, id_of(documents[i]),
-                     results[i].detail);
+      // A page of 1,000 takes milliseconds: let the control plane and other jobs in between.
+      if (i % kDocumentsBetweenYields == kDocumentsBetweenYields - 1) {
+        co_await net::post(executor, net::use_awaitable);
       }
-      if (results[i].outcome == Outcome::kRewritten && target_.mode == Mode::kLive) {
-        to_write.push_back(i);
+      TransformResult result = transform_.apply(documents[i], allocator, target_.mode);
+      if (result.outcome == Outcome::kError) {
+        spdlog::warn("{}: document {} left untouched: {}", target_.job_label, id_of(documents[i]),
+                     result.detail);
+      }
+      if (result.outcome != Outcome::kRewritten || target_.mode != Mode::kLive) {
+        report.counts.add(result);
+      } else if (auto write = prepare_write(documents[i], result)) {
+        writes.push_back(std::move(*write));
       } else {
-        report.counts.add(results[i]);
+        report.counts.add_write_failure(result);
       }
     }
     Counts tentative = progress_.counts;
@@ -122,23 +199,17 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
       co_return RunOutcome{RunStatus::kFailed, "stop criterion: " + crossed};
     }
 
-    bool write_failed = false;
-    co_await for_each_concurrent(
-        to_write.size(), settings_.write_concurrency, [&](std::size_t k) -> net::awaitable<void> {
-          const rapidjson::SizeType i = to_write[k];
-          bool failed = false;
-          ++inflight_writes_;
-          TransformResult final_result =
-              co_await write_back(documents[i], std::move(results[i]), report, failed);
-          --inflight_writes_;
-          if (failed) {
-            write_failed = true;
-            report.counts.add_write_failure(final_result);
-          } else {
-            report.counts.add(final_result);
-          }
-        });
-    (void)write_failed;
+    WriteStats stats;
+    co_await writer_.write_all(writes, stats, inflight_writes_);
+    for (const PendingWrite& write : writes) {
+      if (write.state == PendingWrite::State::kFailed) {
+        report.counts.add_write_failure(write.result);
+      } else {
+        report.counts.add(write.result);
+      }
+    }
+    report.conflicts = stats.conflicts;
+    report.request_charge += stats.request_charge;
 
     // Every write of the batch is acknowledged or failed for good: the batch is done.
     progress_.counts += report.counts;
@@ -157,95 +228,28 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
   co_return RunOutcome{RunStatus::kSucceeded, {}};
 }
 
-net::awaitable<TransformResult> ContainerRunner::write_back(rapidjson::Value& document,
-                                                            TransformResult result,
-                                                            BatchReport& report,
-                                                            bool& failed) {
-  if (const migrations::CopyDestination* copy = transform_.copy_destination()) {
-    co_return co_await copy_out(*copy, document, std::move(result), report, failed);
-  }
-  const std::string id(id_of(document));
+std::optional<PendingWrite> ContainerRunner::prepare_write(const rapidjson::Value& document,
+                                                           TransformResult result) const {
+  const std::string_view id = id_of(document);
   const rapidjson::Value* key_value = partition_key_pointer_.Get(document);
   if (id.empty() || key_value == nullptr) {
-    failed = true;
     spdlog::error("{}: rewritten document has no id or partition key; not written",
                   target_.job_label);
-    co_return result;
+    return std::nullopt;
   }
-  const cosmos::PartitionKey key = cosmos::PartitionKey::of(*key_value);
-  std::string etag(common::string_member(document, "_etag").value_or(""));
-  std::string body = common::to_json(document);
-
-  // The fresh copy after a conflict must outlive the loop iteration that wrote it.
-  std::optional<rapidjson::Document> reread;
-  for (int conflicts = 0;; ++conflicts) {
-    auto ack = co_await store_.replace_document(target_.container, id, key, std::move(body), etag);
-    if (ack) {
-      report.request_charge += ack->request_charge;
-      co_return result;
-    }
-    report.request_charge += ack.error().request_charge;
-    if (!ack.error().is_precondition_failed()) {
-      failed = true;
-      spdlog::error("{}: write of document {} failed: {}", target_.job_label, id,
-                    cosmos::describe(ack.error()));
-      co_return result;
-    }
-    if (conflicts >= settings_.max_conflict_retries) {
-      failed = true;
-      spdlog::error("{}: document {} kept changing ({} conflicts); left for the next run",
-                    target_.job_label, id, conflicts + 1);
-      co_return result;
-    }
-    // 412: the application wrote it meanwhile. Re-read and re-apply, so its write is kept.
-    ++report.conflicts;
-    auto fresh = co_await store_.read_document(target_.container, id, key);
-    if (fresh) report.request_charge += fresh->request_charge;
-    if (!fresh) {
-      if (fresh.error().is_not_found()) {
-        // Deleted meanwhile: nothing left to migrate.
-        result.outcome = Outcome::kUnchanged;
-        for (auto& field : result.fields) field = migrations::FieldOutcome::kSkipped;
-        co_return result;
-      }
-      failed = true;
-      spdlog::error("{}: re-read of document {} failed: {}", target_.job_label, id,
-                    cosmos::describe(fresh.error()));
-      co_return result;
-    }
-    reread.emplace(std::move(fresh->document));
-    result = transform_.apply(*reread, reread->GetAllocator(), Mode::kLive);
-    if (result.outcome != Outcome::kRewritten) co_return result;
-    etag = std::move(fresh->etag);
-    body = common::to_json(*reread);
-  }
-}
-
-net::awaitable<TransformResult> ContainerRunner::copy_out(const migrations::CopyDestination& copy,
-                                                          const rapidjson::Value& document,
-                                                          TransformResult result,
-                                                          BatchReport& report,
-                                                          bool& failed) {
-  // Keyed by id and the new partition key: a rerun (at-least-once) rewrites the same copy.
-  const rapidjson::Value* key_value =
-      rapidjson::Pointer(copy.partition_key_path.c_str()).Get(document);
-  if (id_of(document).empty() || key_value == nullptr) {
-    failed = true;
-    spdlog::error("{}: document without id or target partition key; not copied", target_.job_label);
-    co_return result;
-  }
-  const cosmos::ContainerRef destination{target_.container.database, copy.container};
-  auto ack = co_await store_.upsert_document(destination, cosmos::PartitionKey::of(*key_value),
-                                             common::to_json(document));
-  if (ack) {
-    report.request_charge += ack->request_charge;
-  } else {
-    report.request_charge += ack.error().request_charge;
-    failed = true;
-    spdlog::error("{}: copy of document {} to {} failed: {}", target_.job_label, id_of(document),
-                  copy.container, cosmos::describe(ack.error()));
-  }
-  co_return result;
+  PendingWrite write;
+  // A copy is an upsert keyed by id and the new key: a rerun rewrites the same copy.
+  write.operation = cosmos::WriteOperation{
+      .kind = copy_ == nullptr ? cosmos::WriteOperation::Kind::kReplace
+                               : cosmos::WriteOperation::Kind::kUpsert,
+      .id = std::string(id),
+      .key = cosmos::PartitionKey::of(*key_value),
+      .body = common::to_json(document),
+      .if_match = copy_ == nullptr
+                      ? std::string(common::string_member(document, "_etag").value_or(""))
+                      : std::string()};
+  write.result = std::move(result);
+  return write;
 }
 
 void ContainerRunner::log_batch(const BatchReport& report) const {

@@ -1,6 +1,8 @@
 #pragma once
 /// Runs one migration over one container: page through it, transform each document, write the
-/// rewritten ones back conditionally, count, enforce stop criteria, report every batch.
+/// rewritten ones back conditionally, count, enforce stop criteria, report every batch. The next
+/// page is fetched while the current one is written; a batch is reported (and checkpointed)
+/// only once every write of it has completed.
 #include <rapidjson/pointer.h>
 
 #include <chrono>
@@ -13,20 +15,13 @@
 #include "daemon/cosmos/document_store.hpp"
 #include "daemon/engine/clock.hpp"
 #include "daemon/engine/counts.hpp"
+#include "daemon/engine/document_writer.hpp"
 #include "daemon/engine/rate_limiter.hpp"
+#include "daemon/engine/run_settings.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 
 namespace backfilld::engine {
-
-/// Knobs read at every batch, so an operator's change applies at the next one.
-struct RunSettings {
-  std::uint32_t batch_size = 50;            ///< documents per query page
-  std::uint32_t write_concurrency = 16;     ///< concurrent writes within a batch
-  int max_conflict_retries = 5;             ///< 412 re-read rounds before a document is an error
-  double max_documents_per_second = 0;      ///< 0: unlimited
-  double max_request_units_per_second = 0;  ///< 0: unlimited
-};
 
 /// Where a run is: what a checkpoint persists.
 struct Progress {
@@ -88,24 +83,18 @@ class ContainerRunner {
   const Counts& observed() const { return observed_; }
   /// Why the run is waiting right now ("rate limit: 100 documents/s"), or "".
   const std::string& waiting_reason() const { return waiting_reason_; }
-  /// Writes in flight right now.
+  /// Documents in write requests in flight right now.
   std::size_t inflight_writes() const { return inflight_writes_; }
   /// Cuts a pacing wait short, so a pause or stop is seen at once.
   void wake();
 
  private:
-  struct Write;
-  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page();
-  net::awaitable<migrations::TransformResult> write_back(rapidjson::Value& document,
-                                                         migrations::TransformResult result,
-                                                         BatchReport& report,
-                                                         bool& failed);
-  /// copy-container: upserts the document into the copy's container instead.
-  net::awaitable<migrations::TransformResult> copy_out(const migrations::CopyDestination& copy,
-                                                       const rapidjson::Value& document,
-                                                       migrations::TransformResult result,
-                                                       BatchReport& report,
-                                                       bool& failed);
+  class Prefetch;
+  net::awaitable<RunOutcome> run_pages(Prefetch& prefetch);
+  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page(std::string continuation);
+  /// The write of one rewritten document, or nullopt (logged) when it has no id or key.
+  std::optional<PendingWrite> prepare_write(const rapidjson::Value& document,
+                                            migrations::TransformResult result) const;
   void log_batch(const BatchReport& report) const;
   net::awaitable<void> pace(const BatchReport& last_batch);
 
@@ -115,9 +104,14 @@ class ContainerRunner {
   const RunSettings& settings_;
   const Clock& clock_;
   RunHooks hooks_;
+  /// Where rewritten documents go: the scanned container, or a copy's container (copy-container
+  /// upserts there, keyed by its partition key path; the source is never written).
+  const migrations::CopyDestination* copy_;
+  cosmos::ContainerRef write_container_;
+  DocumentWriter writer_;
   Progress progress_;
   Counts observed_;
-  rapidjson::Pointer partition_key_pointer_;
+  rapidjson::Pointer partition_key_pointer_;  ///< of the container written
   std::string query_parameters_;
   RateLimiter document_limiter_;
   RateLimiter request_unit_limiter_;

@@ -24,6 +24,7 @@ rapidjson::Value knobs_json(const engine::RunSettings& knobs, Allocator& allocat
   json.AddMember("writeConcurrency", knobs.write_concurrency, allocator);
   json.AddMember("maxDocumentsPerSecond", knobs.max_documents_per_second, allocator);
   json.AddMember("maxRequestUnitsPerSecond", knobs.max_request_units_per_second, allocator);
+  json.AddMember("writeMode", text(engine::to_string(knobs.write_mode), allocator), allocator);
   return json;
 }
 
@@ -159,6 +160,12 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   job.knobs.write_concurrency = static_cast<std::uint32_t>(knobs.uint("writeConcurrency"));
   job.knobs.max_documents_per_second = knobs.number("maxDocumentsPerSecond");
   job.knobs.max_request_units_per_second = knobs.number("maxRequestUnitsPerSecond");
+  // State files written before writeMode existed have none: auto.
+  if (const std::string mode = knobs.string("writeMode"); !mode.empty()) {
+    const auto parsed = engine::parse_write_mode(mode);
+    if (!parsed) knobs.problem("writeMode", "must be auto, batch, bulk or single");
+    job.knobs.write_mode = parsed.value_or(engine::WriteMode::kAuto);
+  }
 
   const rapidjson::Value& checkpoint_json = read.object("checkpoint");
   Reader checkpoint(checkpoint_json);

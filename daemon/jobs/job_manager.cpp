@@ -46,6 +46,7 @@ JobManager::JobManager(net::any_io_executor executor,
     : executor_(std::move(executor)),
       store_(store),
       state_store_(state_store),
+      checkpoints_(state_store),
       metrics_(metrics),
       clock_(clock),
       keys_(std::move(keys)),
@@ -83,6 +84,7 @@ metrics::JobLabels JobManager::labels(const Job& job) const {
 }
 
 void JobManager::persist(const Job& job) {
+  checkpoints_.flush();  // a queued checkpoint must not land after this newer state
   if (auto saved = state_store_.save(job.id, to_state_json(job)); !saved) {
     spdlog::error("job {}: checkpoint not saved: {}", job.id, saved.error().message);
   }
@@ -356,7 +358,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
           [this, &job, &rt](const engine::Progress& progress, const engine::BatchReport& batch) {
             job.progress = progress;
             job.last_checkpoint_at = clock_.system_now();
-            persist(job);
+            checkpoints_.save_later(job.id, to_state_json(job));
             const auto job_labels = labels(job);
             const engine::Counts& counts = batch.counts;
             metrics_.add_documents(job_labels, "scanned", counts.scanned);
@@ -502,14 +504,16 @@ common::Result<void> JobManager::patch(std::string_view id,
   if (patch.max_request_units_per_second) {
     job->knobs.max_request_units_per_second = *patch.max_request_units_per_second;
   }
+  if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
   persist(*job);
   Runtime& rt = runtime(job->id);
   if (rt.runner != nullptr) rt.runner->wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
       "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
-      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={}",
+      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
       job->id, by, job->knobs.batch_size, job->knobs.write_concurrency,
-      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second);
+      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second,
+      engine::to_string(job->knobs.write_mode));
   return {};
 }
 

@@ -21,6 +21,7 @@
 #include "daemon/jobs/job_codec.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
+#include "daemon/state/write_behind.hpp"
 
 namespace backfilld::jobs {
 
@@ -56,6 +57,7 @@ struct KnobPatch {
   std::optional<std::uint32_t> write_concurrency = {};
   std::optional<double> max_documents_per_second = {};
   std::optional<double> max_request_units_per_second = {};
+  std::optional<engine::WriteMode> write_mode = {};
 };
 
 class JobManager {
@@ -126,6 +128,7 @@ class JobManager {
   net::any_io_executor executor_;
   cosmos::DocumentStore& store_;
   state::StateStore& state_store_;
+  state::WriteBehind checkpoints_;  ///< batch checkpoints, saved off the io thread
   metrics::Metrics& metrics_;
   const engine::Clock& clock_;
   KeyState keys_;

@@ -60,8 +60,8 @@ start_daemon() {
     --environment e2e >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   local deadline=$((SECONDS + 20))
-  # One read of the log for both the count and the port: two reads could see the previous
-  # daemon's port and then the new daemon's line.
+  # One read of the log for both the count and the port: two reads could pair this start's count
+  # with the previous start's port.
   local lines
   until lines="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log")" &&
     [[ "$(grep -c . <<<"$lines")" == "$starts" ]]; do
@@ -69,7 +69,7 @@ start_daemon() {
     ((SECONDS < deadline)) || fail "daemon did not start"
     sleep 0.05
   done
-  port="${lines##* }"
+  port="$(tail -n 1 <<<"$lines" | grep -oE '[0-9]+$')"
   base="http://127.0.0.1:$port"
 }
 starts=0

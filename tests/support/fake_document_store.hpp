@@ -1,6 +1,8 @@
 #pragma once
 /// An in-memory DocumentStore for engine unit tests: pages by offset, etags that change on every
 /// write, and hooks to play a concurrent application or a failing service.
+#include <doctest/doctest.h>
+
 #include <functional>
 #include <map>
 #include <string>
@@ -72,42 +74,65 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   }
 
   net::awaitable<cosmos::Result<cosmos::WriteAck>> replace_document(
-      const cosmos::ContainerRef&,
+      const cosmos::ContainerRef& container,
       std::string_view id,
       const cosmos::PartitionKey& key,
       std::string body,
       std::string_view if_match) override {
-    const std::string key_id(id);
-    if (before_replace) before_replace(key_id);
-    if (fail_replace && fail_replace(key_id)) {
-      co_return common::Unexpected{cosmos::Error{500, 0, "injected failure"}};
-    }
-    const auto it = documents_.find(key_id);
-    if (it == documents_.end()) co_return common::Unexpected{cosmos::Error{404, 0, "NotFound"}};
-    if (it->second.etag != if_match) {
-      ++conflicts;
-      co_return common::Unexpected{cosmos::Error{412, 0, "PreconditionFailed"}};
-    }
-    ++replaces;
-    last_key[key_id] = key;
-    put(body);
-    co_return cosmos::WriteAck{200, documents_[key_id].etag, 1};
+    ++single_writes;
+    const cosmos::WriteOperation operation{cosmos::WriteOperation::Kind::kReplace, std::string(id),
+                                           key, std::move(body), std::string(if_match)};
+    const int status = check(operation);
+    if (status != 200) co_return common::Unexpected{cosmos::Error{status, 0, "fake failure"}};
+    co_return cosmos::WriteAck{200, apply(operation, container), 1};
   }
 
-  /// Upserts land in a separate container of their own (`copies`), keyed by container name and
-  /// id: the source documents above are never touched by them.
+  /// Atomic batches are all or nothing, as the service does them: the first failing operation
+  /// keeps its status, the others answer 424 and nothing is applied. Bulk applies each one.
+  net::awaitable<cosmos::Result<cosmos::BatchResponse>> execute_batch(
+      const cosmos::BatchRequest& request) override {
+    ++batches;
+    batch_sizes.push_back(request.operations.size());
+    last_batch_kind = request.kind;
+    if (refuse_batches) co_return common::Unexpected{cosmos::Error{400, 0, "BadRequest"}};
+    const bool atomic = request.kind == cosmos::BatchKind::kAtomic;
+    cosmos::BatchResponse response;
+    bool failed = false;
+    for (const cosmos::WriteOperation* operation : request.operations) {
+      if (atomic) CHECK(operation->key == request.key);
+      const int status = failed ? 424 : check(*operation);
+      failed = failed || (atomic && status != 200);
+      response.results.push_back({status, 0, {}, 1, {}});
+      if (!atomic && status == 200) {
+        response.results.back().etag = apply(*operation, request.container);
+      }
+    }
+    for (std::size_t i = 0; atomic && i < response.results.size(); ++i) {
+      auto& result = response.results[i];
+      if (failed && result.status == 200) result.status = 424;
+      if (!failed) result.etag = apply(*request.operations[i], request.container);
+    }
+    response.request_charge = static_cast<double>(request.operations.size());
+    co_return response;
+  }
+
+  /// Upserts (single or in a batch) land in `copies`, keyed by container name and id: the
+  /// documents above are never touched by them.
   net::awaitable<cosmos::Result<cosmos::WriteAck>> upsert_document(
       const cosmos::ContainerRef& container,
       const cosmos::PartitionKey& key,
       std::string body) override {
-    if (fail_upsert && fail_upsert(body)) {
-      co_return common::Unexpected{cosmos::Error{500, 0, "injected failure"}};
-    }
+    ++single_writes;
     auto parsed = common::parse_json(body);
-    const std::string id(common::string_member(*parsed, "id").value());
-    ++upserts;
-    copies[container.container][id] = Copy{key, std::move(body)};
-    co_return cosmos::WriteAck{200, "etag-copy", 1};
+    const cosmos::WriteOperation operation{
+        cosmos::WriteOperation::Kind::kUpsert,
+        std::string(common::string_member(*parsed, "id").value()),
+        key,
+        std::move(body),
+        {}};
+    const int status = check(operation);
+    if (status != 200) co_return common::Unexpected{cosmos::Error{status, 0, "fake failure"}};
+    co_return cosmos::WriteAck{200, apply(operation, container), 1};
   }
 
   net::awaitable<cosmos::Result<bool>> create_container(
@@ -118,10 +143,19 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
 
   net::awaitable<cosmos::Result<std::vector<cosmos::PartitionKeyRange>>> read_partition_key_ranges(
       const cosmos::ContainerRef&) override {
-    co_return std::vector<cosmos::PartitionKeyRange>{{"0", "", "FF", {}}};
+    std::vector<cosmos::PartitionKeyRange> ranges;
+    for (int i = 0; i < partition_key_ranges; ++i)
+      ranges.push_back({std::to_string(i), "", "FF", {}});
+    co_return ranges;
   }
 
   std::function<void(const cosmos::QueryRequest&)> on_query;
+  bool refuse_batches = false;
+  int partition_key_ranges = 1;
+  int batches = 0;
+  int single_writes = 0;
+  std::vector<std::size_t> batch_sizes;
+  cosmos::BatchKind last_batch_kind = cosmos::BatchKind::kAtomic;
   std::function<void(const std::string& id)> before_replace;
   std::function<bool(const std::string& id)> fail_replace;
   std::function<bool(const std::string& body)> fail_upsert;
@@ -140,6 +174,36 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::map<std::string, cosmos::PartitionKey> last_key;
 
  private:
+  /// The status a write would get now (the application's hook runs first).
+  int check(const cosmos::WriteOperation& operation) {
+    if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+      return fail_upsert && fail_upsert(operation.body) ? 500 : 200;
+    }
+    if (before_replace) before_replace(operation.id);
+    if (fail_replace && fail_replace(operation.id)) return 500;
+    const auto it = documents_.find(operation.id);
+    if (it == documents_.end()) return 404;
+    if (it->second.etag != operation.if_match) {
+      ++conflicts;
+      return 412;
+    }
+    return 200;
+  }
+
+  /// Applies a checked write; returns the new etag.
+  std::string apply(const cosmos::WriteOperation& operation,
+                    const cosmos::ContainerRef& container) {
+    if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+      ++upserts;
+      copies[container.container][operation.id] = Copy{operation.key, operation.body};
+      return "etag-copy";
+    }
+    ++replaces;
+    last_key[operation.id] = operation.key;
+    put(operation.body);
+    return documents_[operation.id].etag;
+  }
+
   std::map<std::string, Stored> documents_;
   std::vector<std::string> order_;
   int etag_counter_ = 0;

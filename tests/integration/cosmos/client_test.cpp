@@ -156,6 +156,46 @@ TEST_CASE_FIXTURE(Fixture, "documents with non-ASCII partition keys and ids roun
         std::optional<std::string_view>(workspace));
 }
 
+TEST_CASE_FIXTURE(Fixture, "batch requests carry per-operation If-Match and statuses") {
+  std::vector<WriteOperation> operations;
+  for (int i = 0; i < 3; ++i) {
+    auto ack = run_sync(io, client->upsert_document(notes, key_of("ws-b"), note_json(i, "ws-b")));
+    REQUIRE(ack.ok());
+    operations.push_back({WriteOperation::Kind::kReplace, "note-" + std::to_string(i),
+                          key_of("ws-b"), note_json(i, "ws-b"), ack->etag});
+  }
+  operations[1].if_match = "stale";
+  BatchRequest request{.container = notes,
+                       .kind = BatchKind::kBulk,
+                       .key = key_of("ws-b"),
+                       .partition_key_range_id = "0",
+                       .operations = {&operations[0], &operations[1], &operations[2]}};
+  SUBCASE("bulk: continue on error, each operation on its own") {
+    auto response = run_sync(io, client->execute_batch(request));
+    REQUIRE_MESSAGE(response.ok(), describe(response.error()));
+    REQUIRE(response->results.size() == 3);
+    CHECK(response->results[0].status == 200);
+    CHECK(response->results[1].status == 412);
+    CHECK(response->results[2].status == 200);
+    CHECK_FALSE(response->results[0].etag.empty());
+    CHECK(response->results[0].etag != operations[0].if_match);
+  }
+  SUBCASE("atomic: the operations after the failing one are not applied (424)") {
+    request.kind = BatchKind::kAtomic;
+    auto response = run_sync(io, client->execute_batch(request));
+    REQUIRE_MESSAGE(response.ok(), describe(response.error()));
+    REQUIRE(response->results.size() == 3);
+    CHECK(response->results[1].status == 412);
+    CHECK(response->results[2].status == 424);
+    // The local server is not atomic: what came before the failure stays applied (the service
+    // would answer 424 for it too). The engine acts on each operation's own status either way.
+    CHECK((response->results[0].status == 200 || response->results[0].status == 424));
+    auto third = run_sync(io, client->read_document(notes, "note-2", key_of("ws-b")));
+    REQUIRE(third.ok());
+    CHECK(third->etag == operations[2].if_match);
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "partition key ranges are listed") {
   auto ranges = run_sync(io, client->read_partition_key_ranges(notes));
   REQUIRE_MESSAGE(ranges.ok(), describe(ranges.error()));

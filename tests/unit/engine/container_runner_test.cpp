@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/fake_document_store.hpp"
+#include "tests/support/mark_secret.hpp"
 #include "tests/support/run_sync.hpp"
 
 namespace backfilld::engine {
@@ -13,41 +14,10 @@ using migrations::Mode;
 using migrations::Outcome;
 using migrations::TransformResult;
 
-/// A stand-in transform over field "secret": a string becomes {"__encrypted": true, "was": n}
-/// (its length), an object is left, "owner" must be a non-empty string, "ws" is the key.
-class MarkSecret final : public migrations::Transform {
- public:
-  const std::vector<std::string>& fields() const override { return fields_; }
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override {
-    if (!document.HasMember("ws")) {
-      return {Outcome::kMissingPartitionKey, {FieldOutcome::kUntouched}, {}};
-    }
-    if (!document.HasMember("owner")) {
-      return {Outcome::kOwnerMismatch, {FieldOutcome::kUntouched}, {}};
-    }
-    auto it = document.FindMember("secret");
-    if (it == document.MemberEnd() || it->value.IsNull() || it->value.IsObject()) {
-      return {Outcome::kUnchanged, {FieldOutcome::kSkipped}, {}};
-    }
-    if (mode == Mode::kLive) {
-      rapidjson::Value envelope(rapidjson::kObjectType);
-      envelope.AddMember("__encrypted", true, allocator);
-      envelope.AddMember("was", it->value.GetStringLength(), allocator);
-      it->value = envelope;
-    }
-    return {Outcome::kRewritten, {FieldOutcome::kRewritten}, {}};
-  }
-
- private:
-  std::vector<std::string> fields_{"secret"};
-};
-
 struct Fixture {
   net::io_context io;
   testing::FakeDocumentStore store;
-  MarkSecret transform;
+  testing::MarkSecret transform;
   SystemClock clock;
   RunSettings settings{.batch_size = 3, .write_concurrency = 2, .max_conflict_retries = 3};
 

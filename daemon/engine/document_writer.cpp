@@ -1,0 +1,229 @@
+#include "daemon/engine/document_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "daemon/common/json.hpp"
+#include "daemon/engine/for_each_concurrent.hpp"
+
+namespace backfilld::engine {
+namespace {
+
+constexpr int kMaxResends = 100;  ///< a 424 is bounded by the conflicts of its batch anyway
+constexpr int kMaxThrottledResends = 10;
+constexpr std::chrono::milliseconds kThrottleBackoff{100};
+
+bool is_transient(int status) {
+  return status == 429 || status == 449 || status == 503 || status == 408 || status == 410;
+}
+
+}  // namespace
+
+/// One request of a round: a single PUT or a batch of up to 100 operations.
+struct DocumentWriter::Request {
+  std::optional<cosmos::BatchKind> kind;  ///< empty: a single PUT
+  std::vector<std::size_t> members;       ///< indices into the page's writes
+};
+
+DocumentWriter::DocumentWriter(cosmos::DocumentStore& store,
+                               const migrations::Transform& transform,
+                               const cosmos::ContainerRef& container,
+                               const RunSettings& settings,
+                               std::string_view job_label)
+    : store_(store),
+      transform_(transform),
+      container_(container),
+      settings_(settings),
+      job_label_(job_label) {}
+
+net::awaitable<void> DocumentWriter::resolve_partition_key_range() {
+  if (range_resolved_) co_return;
+  range_resolved_ = true;
+  auto ranges = co_await store_.read_partition_key_ranges(container_);
+  if (ranges && ranges->size() == 1) {
+    only_range_ = ranges->front().id;
+  } else {
+    // Mapping a value to one of several ranges needs the effective partition key hash, which
+    // this client does not compute: bulk falls back to batches per partition key value.
+    spdlog::info("{}: {}; bulk writes fall back to batches per partition key value", job_label_,
+                 ranges ? fmt::format("{} partition key ranges", ranges->size())
+                        : "partition key ranges unknown: " + cosmos::describe(ranges.error()));
+  }
+}
+
+std::vector<DocumentWriter::Request> DocumentWriter::plan(
+    const std::vector<PendingWrite>& writes) const {
+  std::vector<Request> requests;
+  const WriteMode mode = settings_.write_mode;
+  const bool bulk = (mode == WriteMode::kBulk || mode == WriteMode::kAuto) && only_range_;
+  std::map<std::string_view, std::vector<std::size_t>> by_key;  // ordered: a stable plan
+  std::vector<std::size_t> grouped;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const PendingWrite& write = writes[i];
+    if (write.state != PendingWrite::State::kPending) continue;
+    if (mode == WriteMode::kSingle || write.alone) {
+      requests.push_back(Request{std::nullopt, {i}});
+    } else if (bulk) {
+      grouped.push_back(i);
+    } else {
+      by_key[write.operation.key.header].push_back(i);
+    }
+  }
+  auto add_chunks = [&](const std::vector<std::size_t>& members, cosmos::BatchKind kind) {
+    for (std::size_t start = 0; start < members.size(); start += cosmos::kMaxBatchOperations) {
+      const std::size_t end = std::min(members.size(), start + cosmos::kMaxBatchOperations);
+      Request request{kind,
+                      {members.begin() + static_cast<std::ptrdiff_t>(start),
+                       members.begin() + static_cast<std::ptrdiff_t>(end)}};
+      if (request.members.size() == 1) request.kind.reset();
+      requests.push_back(std::move(request));
+    }
+  };
+  add_chunks(grouped, cosmos::BatchKind::kBulk);
+  for (const auto& [key, members] : by_key) add_chunks(members, cosmos::BatchKind::kAtomic);
+  return requests;
+}
+
+net::awaitable<void> DocumentWriter::write_all(std::vector<PendingWrite>& writes,
+                                               WriteStats& stats,
+                                               std::size_t& inflight) {
+  if (settings_.write_mode == WriteMode::kAuto || settings_.write_mode == WriteMode::kBulk) {
+    co_await resolve_partition_key_range();
+  }
+  for (;;) {
+    const std::vector<Request> requests = plan(writes);
+    if (requests.empty()) co_return;
+    std::chrono::milliseconds backoff{0};
+    co_await for_each_concurrent(requests.size(), settings_.write_concurrency,
+                                 [&](std::size_t k) -> net::awaitable<void> {
+                                   const Request& request = requests[k];
+                                   inflight += request.members.size();
+                                   if (request.kind) {
+                                     co_await write_batch(request, writes, stats, backoff);
+                                   } else {
+                                     co_await write_single(writes[request.members.front()], stats);
+                                   }
+                                   inflight -= request.members.size();
+                                 });
+    if (backoff > std::chrono::milliseconds::zero()) {
+      net::steady_timer timer(co_await net::this_coro::executor, backoff);
+      boost::system::error_code ignored;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ignored));
+    }
+  }
+}
+
+net::awaitable<void> DocumentWriter::write_single(PendingWrite& write, WriteStats& stats) {
+  cosmos::WriteOperation& operation = write.operation;
+  // The body is sent once: a 412 re-serializes the fresh copy, any other failure is final.
+  // copy-container's copies are upserts (unconditional); every other write a conditional replace.
+  std::optional<cosmos::Result<cosmos::WriteAck>> sent;
+  if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+    sent.emplace(
+        co_await store_.upsert_document(container_, operation.key, std::move(operation.body)));
+  } else {
+    sent.emplace(co_await store_.replace_document(container_, operation.id, operation.key,
+                                                  std::move(operation.body), operation.if_match));
+  }
+  auto& ack = *sent;
+  if (ack) {
+    stats.request_charge += ack->request_charge;
+    write.state = PendingWrite::State::kDone;
+    co_return;
+  }
+  stats.request_charge += ack.error().request_charge;
+  if (ack.error().is_precondition_failed()) {
+    co_await resolve_conflict(write, stats);
+  } else {
+    fail(write, "write", ack.error());
+  }
+}
+
+net::awaitable<void> DocumentWriter::write_batch(const Request& request,
+                                                 std::vector<PendingWrite>& writes,
+                                                 WriteStats& stats,
+                                                 std::chrono::milliseconds& backoff) {
+  cosmos::BatchRequest batch{.container = container_,
+                             .kind = *request.kind,
+                             .key = writes[request.members.front()].operation.key,
+                             .partition_key_range_id = only_range_.value_or(""),
+                             .operations = {}};
+  batch.operations.reserve(request.members.size());
+  for (std::size_t i : request.members) batch.operations.push_back(&writes[i].operation);
+  auto response = co_await store_.execute_batch(batch);
+  if (!response) {
+    stats.request_charge += response.error().request_charge;
+    spdlog::warn("{}: batch of {} documents refused ({}); they go as single writes", job_label_,
+                 request.members.size(), cosmos::describe(response.error()));
+    for (std::size_t i : request.members) writes[i].alone = true;
+    co_return;
+  }
+  stats.request_charge += response->request_charge;
+  for (std::size_t k = 0; k < request.members.size(); ++k) {
+    PendingWrite& write = writes[request.members[k]];
+    const cosmos::OperationResult& result = response->results[k];
+    if (result.status >= 200 && result.status < 300) {
+      write.state = PendingWrite::State::kDone;
+    } else if (result.status == 412) {
+      co_await resolve_conflict(write, stats);
+    } else if (result.status == 424 && ++write.resends <= kMaxResends) {
+      // Not applied because another operation of the atomic batch failed: send it again.
+    } else if (is_transient(result.status) && ++write.resends <= kMaxThrottledResends) {
+      backoff = std::max({backoff, result.retry_after, kThrottleBackoff});
+    } else {
+      fail(write, "batched write",
+           cosmos::Error{result.status,
+                         result.substatus,
+                         "operation failed in a batch",
+                         {},
+                         result.request_charge});
+    }
+  }
+}
+
+net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write, WriteStats& stats) {
+  const std::string& id = write.operation.id;
+  if (write.conflicts >= settings_.max_conflict_retries) {
+    write.state = PendingWrite::State::kFailed;
+    spdlog::error("{}: document {} kept changing ({} conflicts); left for the next run", job_label_,
+                  id, write.conflicts + 1);
+    co_return;
+  }
+  // The application wrote it meanwhile. Re-read and re-apply, so its write is kept.
+  ++write.conflicts;
+  ++stats.conflicts;
+  auto fresh = co_await store_.read_document(container_, id, write.operation.key);
+  if (!fresh) {
+    if (fresh.error().is_not_found()) {
+      // Deleted meanwhile: nothing left to migrate.
+      write.result.outcome = migrations::Outcome::kUnchanged;
+      for (auto& field : write.result.fields) field = migrations::FieldOutcome::kSkipped;
+      write.state = PendingWrite::State::kDone;
+      co_return;
+    }
+    fail(write, "re-read", fresh.error());
+    co_return;
+  }
+  stats.request_charge += fresh->request_charge;
+  write.reread.emplace(std::move(fresh->document));
+  write.result =
+      transform_.apply(*write.reread, write.reread->GetAllocator(), migrations::Mode::kLive);
+  if (write.result.outcome != migrations::Outcome::kRewritten) {
+    write.state = PendingWrite::State::kDone;
+    co_return;
+  }
+  write.operation.if_match = std::move(fresh->etag);
+  write.operation.body = common::to_json(*write.reread);
+}
+
+void DocumentWriter::fail(PendingWrite& write,
+                          std::string_view what,
+                          const cosmos::Error& error) const {
+  write.state = PendingWrite::State::kFailed;
+  spdlog::error("{}: {} of document {} failed: {}", job_label_, what, write.operation.id,
+                cosmos::describe(error));
+}
+
+}  // namespace backfilld::engine

@@ -1,0 +1,76 @@
+#pragma once
+/// Writes a page's rewritten documents back to the store: grouped into batch requests (by
+/// partition key value, or by range in bulk mode), each operation conditional on its document's
+/// etag. A 412 re-reads the document and re-applies the transform; an operation that was not
+/// applied because another failed (424) or was throttled is resent; a batch request the store
+/// refuses sends its documents back as single PUTs.
+#include <rapidjson/document.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/common/asio.hpp"
+#include "daemon/cosmos/document_store.hpp"
+#include "daemon/engine/run_settings.hpp"
+#include "migrations/transform.hpp"
+
+namespace backfilld::engine {
+
+/// One rewritten document on its way back.
+struct PendingWrite {
+  enum class State { kPending, kDone, kFailed };
+  cosmos::WriteOperation operation;
+  migrations::TransformResult result;  ///< what the last transform of this document did
+  State state = State::kPending;
+  int conflicts = 0;   ///< 412s resolved by re-reading
+  int resends = 0;     ///< times sent again after a 424 or a throttled operation
+  bool alone = false;  ///< its batch request was refused: single PUTs from now on
+  std::optional<rapidjson::Document> reread;  ///< the fresh copy after a conflict
+};
+
+/// What the writes of one page cost.
+struct WriteStats {
+  std::uint64_t conflicts = 0;
+  double request_charge = 0;
+};
+
+class DocumentWriter {
+ public:
+  DocumentWriter(cosmos::DocumentStore& store,
+                 const migrations::Transform& transform,
+                 const cosmos::ContainerRef& container,
+                 const RunSettings& settings,
+                 std::string_view job_label);
+
+  /// Writes until every write is done or failed for good; at most `write_concurrency` requests
+  /// in flight. `inflight` counts the documents in requests in flight, for status.
+  net::awaitable<void> write_all(std::vector<PendingWrite>& writes,
+                                 WriteStats& stats,
+                                 std::size_t& inflight);
+
+ private:
+  struct Request;
+  net::awaitable<void> resolve_partition_key_range();
+  std::vector<Request> plan(const std::vector<PendingWrite>& writes) const;
+  net::awaitable<void> write_single(PendingWrite& write, WriteStats& stats);
+  net::awaitable<void> write_batch(const Request& request,
+                                   std::vector<PendingWrite>& writes,
+                                   WriteStats& stats,
+                                   std::chrono::milliseconds& backoff);
+  /// After a 412: re-read, re-apply; the write is pending again, done, or failed.
+  net::awaitable<void> resolve_conflict(PendingWrite& write, WriteStats& stats);
+  void fail(PendingWrite& write, std::string_view what, const cosmos::Error& error) const;
+
+  cosmos::DocumentStore& store_;
+  const migrations::Transform& transform_;
+  const cosmos::ContainerRef& container_;
+  const RunSettings& settings_;
+  std::string job_label_;
+  bool range_resolved_ = false;
+  std::optional<std::string> only_range_;  ///< the range id when the container has just one
+};
+
+}  // namespace backfilld::engine

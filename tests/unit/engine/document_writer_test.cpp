@@ -1,0 +1,201 @@
+#include "daemon/engine/document_writer.hpp"
+
+#include <doctest/doctest.h>
+
+#include "daemon/common/json.hpp"
+#include "tests/support/fake_document_store.hpp"
+#include "tests/support/mark_secret.hpp"
+#include "tests/support/run_sync.hpp"
+
+namespace backfilld::engine {
+namespace {
+
+using migrations::Outcome;
+using State = PendingWrite::State;
+
+struct Fixture {
+  net::io_context io;
+  testing::FakeDocumentStore store;
+  testing::MarkSecret transform;
+  cosmos::ContainerRef container{"db", "notes"};
+  RunSettings settings{.batch_size = 500, .write_concurrency = 4, .max_conflict_retries = 3};
+
+  static std::string note(const std::string& id, const std::string& ws, const std::string& text) {
+    return R"({"id":")" + id + R"(","ws":")" + ws + R"(","owner":"u","secret":")" + text + "\"}";
+  }
+
+  /// Stores `count` notes in workspace `ws`, ids ws-0, ws-1, ...
+  void seed(const std::string& ws, int count) {
+    for (int i = 0; i < count; ++i) store.put(note(ws + "-" + std::to_string(i), ws, "plain"));
+  }
+
+  /// Every stored document, rewritten as the engine would write it back.
+  std::vector<PendingWrite> rewrite(const std::vector<std::string>& ids) {
+    std::vector<PendingWrite> writes;
+    for (const auto& id : ids) {
+      rapidjson::Document document = store.get(id);
+      PendingWrite write;
+      write.result = transform.apply(document, document.GetAllocator(), migrations::Mode::kLive);
+      write.operation = {cosmos::WriteOperation::Kind::kReplace, id,
+                         cosmos::PartitionKey::of(document["ws"]), common::to_json(document),
+                         document["_etag"].GetString()};
+      writes.push_back(std::move(write));
+    }
+    return writes;
+  }
+
+  WriteStats write(std::vector<PendingWrite>& writes) {
+    DocumentWriter writer(store, transform, container, settings, "test/notes");
+    WriteStats stats;
+    std::size_t inflight = 0;
+    testing::run_sync(io, writer.write_all(writes, stats, inflight));
+    CHECK(inflight == 0);
+    return stats;
+  }
+
+  bool encrypted(const std::string& id) { return store.get(id)["secret"].IsObject(); }
+};
+
+std::vector<std::string> ids(const std::string& ws, int count) {
+  std::vector<std::string> result;
+  for (int i = 0; i < count; ++i) result.push_back(ws + "-" + std::to_string(i));
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "batch mode: one atomic batch per partition key value, <= 100 each") {
+  settings.write_mode = WriteMode::kBatch;
+  seed("a", 150);
+  seed("b", 3);
+  seed("c", 1);
+  auto wanted = ids("a", 150);
+  for (const auto& id : ids("b", 3)) wanted.push_back(id);
+  wanted.push_back("c-0");
+  auto writes = rewrite(wanted);
+  write(writes);
+  for (const auto& w : writes) CHECK(w.state == State::kDone);
+  for (const auto& id : wanted) CHECK(encrypted(id));
+  std::sort(store.batch_sizes.begin(), store.batch_sizes.end());
+  CHECK(store.batch_sizes == std::vector<std::size_t>{3, 50, 100});
+  CHECK(store.last_batch_kind == cosmos::BatchKind::kAtomic);
+  CHECK(store.single_writes == 1);  // c-0 is alone in its partition: a plain PUT
+  CHECK(store.replaces == 154);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a 412 inside an atomic batch: split, re-read, nothing lost") {
+  settings.write_mode = WriteMode::kBatch;
+  seed("a", 5);
+  auto writes = rewrite(ids("a", 5));
+  bool app_wrote = false;
+  store.before_replace = [&](const std::string& id) {
+    if (id == "a-2" && !app_wrote) {
+      app_wrote = true;  // the application edits a-2 between our read and our batch
+      store.put(R"({"id":"a-2","ws":"a","owner":"u","secret":"app text","edited":true})");
+    }
+  };
+  const WriteStats stats = write(writes);
+  CHECK(stats.conflicts == 1);
+  CHECK(store.conflicts == 1);
+  CHECK(store.reads == 1);
+  // The first batch failed as a whole; the second carried all five with a-2's fresh etag.
+  CHECK(store.batch_sizes == std::vector<std::size_t>{5, 5});
+  CHECK(store.replaces == 5);
+  for (const auto& w : writes) CHECK(w.state == State::kDone);
+  const auto a2 = store.get("a-2");
+  CHECK(a2["edited"].GetBool());              // the application's write survived
+  CHECK(a2["secret"]["was"].GetUint() == 8);  // and its new value was encrypted
+  for (const auto& id : ids("a", 5)) CHECK(encrypted(id));
+}
+
+TEST_CASE_FIXTURE(Fixture, "a document that keeps changing inside batches fails alone") {
+  settings.write_mode = WriteMode::kBatch;
+  seed("a", 3);
+  auto writes = rewrite(ids("a", 3));
+  int edits = 0;
+  store.before_replace = [&](const std::string& id) {
+    if (id == "a-0") {
+      store.put(R"({"id":"a-0","ws":"a","owner":"u","secret":"edit )" + std::to_string(++edits) +
+                "\"}");
+    }
+  };
+  write(writes);
+  CHECK(writes[0].state == State::kFailed);
+  CHECK(writes[1].state == State::kDone);
+  CHECK(writes[2].state == State::kDone);
+  CHECK(store.conflicts == settings.max_conflict_retries + 1);
+  CHECK(!encrypted("a-0"));
+  CHECK(encrypted("a-1"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "bulk: one non-atomic request per range, only the conflict retried") {
+  seed("a", 2);
+  seed("b", 2);
+  auto writes = rewrite({"a-0", "b-0", "a-1", "b-1"});
+  SUBCASE("auto picks bulk when the container has one range") {}
+  SUBCASE("bulk explicitly") { settings.write_mode = WriteMode::kBulk; }
+  bool app_wrote = false;
+  store.before_replace = [&](const std::string& id) {
+    if (id == "b-0" && !app_wrote) {
+      app_wrote = true;
+      store.put(note("b-0", "b", "app"));
+    }
+  };
+  write(writes);
+  CHECK(store.batch_sizes == std::vector<std::size_t>{4});
+  CHECK(store.last_batch_kind == cosmos::BatchKind::kBulk);
+  CHECK(store.single_writes == 1);  // b-0 after its re-read
+  CHECK(store.replaces == 4);
+  for (const auto& id : {"a-0", "a-1", "b-0", "b-1"}) CHECK(encrypted(id));
+}
+
+TEST_CASE_FIXTURE(Fixture, "auto on a container with several ranges uses atomic batches") {
+  store.partition_key_ranges = 3;
+  seed("a", 2);
+  seed("b", 2);
+  auto writes = rewrite({"a-0", "b-0", "a-1", "b-1"});
+  write(writes);
+  CHECK(store.batch_sizes == std::vector<std::size_t>{2, 2});
+  CHECK(store.last_batch_kind == cosmos::BatchKind::kAtomic);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a refused batch request falls back to single writes") {
+  store.refuse_batches = true;
+  seed("a", 3);
+  auto writes = rewrite(ids("a", 3));
+  write(writes);
+  CHECK(store.batches == 1);
+  CHECK(store.single_writes == 3);
+  for (const auto& id : ids("a", 3)) CHECK(encrypted(id));
+}
+
+TEST_CASE_FIXTURE(Fixture, "single mode sends one conditional PUT per document") {
+  settings.write_mode = WriteMode::kSingle;
+  seed("a", 3);
+  auto writes = rewrite(ids("a", 3));
+  write(writes);
+  CHECK(store.batches == 0);
+  CHECK(store.single_writes == 3);
+  CHECK(store.replaces == 3);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a failing operation fails its document, not the others") {
+  settings.write_mode = WriteMode::kBatch;
+  seed("a", 3);
+  store.fail_replace = [](const std::string& id) { return id == "a-1"; };
+  auto writes = rewrite(ids("a", 3));
+  write(writes);
+  CHECK(writes[0].state == State::kDone);
+  CHECK(writes[1].state == State::kFailed);
+  CHECK(writes[2].state == State::kDone);
+  CHECK(!encrypted("a-1"));
+}
+
+TEST_CASE("write modes parse and print") {
+  for (auto mode : {WriteMode::kAuto, WriteMode::kBatch, WriteMode::kBulk, WriteMode::kSingle}) {
+    CHECK(parse_write_mode(to_string(mode)) == mode);
+  }
+  CHECK(!parse_write_mode("fast"));
+}
+
+}  // namespace backfilld::engine
