@@ -187,6 +187,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       }
       spdlog::error("{}: {}: {}", target.job_label, status_name(outcome.status), outcome.reason);
       exit_code = outcome.status == engine::RunStatus::kStopped ? kExitStopped : kExitFailed;
+      // A verification writes nothing: its report covers every container, not the first finding.
+      if (outcome.status == engine::RunStatus::kFailed && !kind.writes) continue;
       co_return;
     }
   };

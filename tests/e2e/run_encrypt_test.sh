@@ -209,8 +209,9 @@ scenario_lifecycle() {
   verify encrypted after-live2 --unchanged-since "$work/etags-live.json"
 
   # verify over the same field map reads only. Its summary carries, per field, the plaintext
-  # left by query and the undecryptable values; the seed planted malformed envelopes, so the
-  # first container fails verification (exit 1) with those counts, and nothing is written.
+  # left by query and the undecryptable values; the seed planted malformed envelopes, so
+  # verification fails (exit 1) with those counts, every container is still reported, and nothing
+  # is written.
   jq '.kind = "verify" | .id = "e2e-verify"' "$m" >"$work/verify-manifest.json"
   run_backfilld verify 1 --manifest "$work/verify-manifest.json"
   expect_json "$work/verify.json" '.containers[0] as $c | ($c.reason | startswith("verification failed: "))
@@ -220,6 +221,8 @@ scenario_lifecycle() {
       and ($c.checks.figures["plaintext." + .key] >= .value.plaintext)))
     and ([$c.checks.figures | to_entries[] | select(.key | startswith("undecryptable.")) | .value] | add > 0)' \
     "verify summary: per-field plaintext and undecryptable figures, failure reason"
+  expect_json "$work/verify.json" ".containers | length == $(jq '.containers | length' "$m")" \
+    "verify summary: every container reported, not only up to the first finding"
   verify encrypted after-verify --unchanged-since "$work/etags-live.json"
 }
 
