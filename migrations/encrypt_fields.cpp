@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "daemon/common/json.hpp"
+#include "migrations/document_scope.hpp"
 
 namespace backfilld::migrations {
 namespace {
@@ -11,20 +12,6 @@ namespace {
 common::Unexpected<common::Error> invalid(const ContainerSpec& container, std::string message) {
   return common::fail("invalid_manifest",
                       "container " + container.name + ": " + std::move(message));
-}
-
-/// "/a/b" -> {"a", "b"}; nullopt unless it starts with '/' and has no empty segment.
-std::optional<std::vector<std::string>> split_path(std::string_view path) {
-  if (path.size() < 2 || path.front() != '/') return std::nullopt;
-  std::vector<std::string> segments;
-  std::size_t start = 1;
-  while (true) {
-    const std::size_t end = std::min(path.find('/', start), path.size());
-    if (end == start) return std::nullopt;
-    segments.emplace_back(path.substr(start, end - start));
-    if (end == path.size()) return segments;
-    start = end + 1;
-  }
 }
 
 /// Why `field` must stay plaintext (DESIGN: ids, partition key, owner, timestamps, system
@@ -38,24 +25,6 @@ std::string why_plaintext(std::string_view field,
   if (field == "createdAt" || field == "updatedAt") return "is a timestamp";
   if (field.starts_with('_')) return "is a Cosmos system property or the envelope marker";
   return {};
-}
-
-rapidjson::Value* find_mutable(rapidjson::Value& object, std::string_view name) {
-  auto it = object.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-
-const rapidjson::Value* find_path(const rapidjson::Value& root,
-                                  const std::vector<std::string>& segments) {
-  const rapidjson::Value* at = &root;
-  for (const std::string& segment : segments) {
-    if (!at->IsObject()) return nullptr;
-    auto it =
-        at->FindMember(rapidjson::Value(rapidjson::StringRef(segment.data(), segment.size())));
-    if (it == at->MemberEnd()) return nullptr;
-    at = &it->value;
-  }
-  return at;
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 #include <cstdio>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/time_format.hpp"
 #include "daemon/config/cosmos_settings.hpp"
 #include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/container_runner.hpp"
+#include "daemon/engine/run_checks.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 
@@ -28,12 +30,16 @@ std::string_view status_name(engine::RunStatus status) {
   return "unknown";
 }
 
-/// Keys for this run: required and checked for a live run; loaded if configured for a dry run.
+/// Keys for this run: required and checked for a live run of a kind that needs them (and for
+/// verify); loaded if configured otherwise.
 common::Result<std::unique_ptr<crypto::Keyring>> keys_for(const RunCommandOptions& options,
+                                                          const migrations::KindInfo& kind,
                                                           const common::EnvLookup& env) {
-  if (!options.dry_run) {
+  if (kind.needs_keys && (!options.dry_run || !kind.writes)) {
     if (!crypto::encryption_enabled(env)) {
-      return common::fail("config", "a live run needs FIELD_ENCRYPT_ENABLED=true");
+      return common::fail("config", std::string(kind.writes ? "a live " : "a ") +
+                                        std::string(kind.name) +
+                                        " run needs FIELD_ENCRYPT_ENABLED=true");
     }
     return crypto::load_keyring(env);
   }
@@ -72,7 +78,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
     spdlog::error("{}", database.error().message);
     return kExitUsage;
   }
-  auto keyring = keys_for(options, env);
+  const migrations::KindInfo& kind = *migrations::find_kind_info(manifest->kind);
+  auto keyring = keys_for(options, kind, env);
   if (!keyring) {
     spdlog::error("{}", keyring.error().message);
     return kExitUsage;
@@ -80,7 +87,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   if (*keyring) {
     spdlog::info("keys from provider {}: primary kid {}", (*keyring)->provider(),
                  (*keyring)->primary_kid());
-  } else {
+  } else if (kind.needs_keys) {
     spdlog::info("dry run without keys: documents are classified, nothing is encrypted");
   }
 
@@ -96,7 +103,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
                                    .write_concurrency = options.write_concurrency,
                                    .max_conflict_retries = 5,
                                    .write_mode = options.write_mode};
-  const bool encryption = manifest->kind == migrations::kEncryptFieldsKind;
+  const std::string updated_at = common::iso8601(std::chrono::system_clock::now());
 
   rapidjson::Document summary(rapidjson::kObjectType);
   auto& allocator = summary.GetAllocator();
@@ -121,7 +128,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   auto run_all = [&]() -> net::awaitable<void> {
     for (const migrations::ContainerSpec& spec : manifest->containers) {
       if (!options.container.empty() && spec.name != options.container) continue;
-      auto transform = migrations::make_transform(*manifest, spec, keyring->get());
+      auto transform = migrations::make_transform(*manifest, spec, keyring->get(),
+                                                  crypto::random_iv, updated_at);
       if (!transform) {
         spdlog::error("{}/{}: {}", manifest->id, spec.name, transform.error().message);
         exit_code = kExitUsage;
@@ -134,7 +142,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
           .product_id = manifest->product_id,
           .stop = manifest->stop,
           .mode = options.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
-          .rewritten_name = encryption ? "encrypted" : "rewritten"};
+          .rewritten_name = std::string(kind.rewritten_name)};
+      const engine::CheckTarget check_target{*manifest, spec, *database, target.mode};
       engine::RunHooks hooks{
           .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
           .after_batch = {}};
@@ -144,8 +153,9 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       const auto started = clock.monotonic_now();
       current = &runner;
       engine::RunOutcome outcome;
+      engine::CheckReport checks;
       try {
-        outcome = co_await runner.run();
+        outcome = co_await engine::run_with_checks(**client, runner, check_target, checks);
       } catch (const std::exception& exception) {
         outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
       }
@@ -160,10 +170,11 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       if (!outcome.reason.empty()) {
         entry.AddMember("reason", rapidjson::Value(outcome.reason.c_str(), allocator), allocator);
       }
-      entry.AddMember(
-          "counts",
-          engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name, allocator),
-          allocator);
+      entry.AddMember("counts",
+                      engine::counts_to_json(counts, (*transform)->fields(), target.rewritten_name,
+                                             allocator, kind.left_name),
+                      allocator);
+      entry.AddMember("checks", engine::check_report_to_json(checks, allocator), allocator);
       entry.AddMember("seconds", seconds, allocator);
       entry.AddMember("docsPerSecond",
                       seconds > 0 ? static_cast<double>(counts.scanned) / seconds : 0.0, allocator);
@@ -176,6 +187,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       }
       spdlog::error("{}: {}: {}", target.job_label, status_name(outcome.status), outcome.reason);
       exit_code = outcome.status == engine::RunStatus::kStopped ? kExitStopped : kExitFailed;
+      // A verification writes nothing: its report covers every container, not the first finding.
+      if (outcome.status == engine::RunStatus::kFailed && !kind.writes) continue;
       co_return;
     }
   };

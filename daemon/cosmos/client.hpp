@@ -68,7 +68,7 @@ class Client final : public DocumentStore {
   /// Creates or replaces a document by id and partition key.
   net::awaitable<Result<WriteAck>> upsert_document(const ContainerRef& container,
                                                    const PartitionKey& key,
-                                                   std::string body);
+                                                   std::string body) override;
   net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
       const ContainerRef& container) override;
 
@@ -78,7 +78,7 @@ class Client final : public DocumentStore {
   /// already existed.
   net::awaitable<Result<bool>> create_container(std::string_view database,
                                                 std::string_view id,
-                                                std::string_view partition_key_path);
+                                                std::string_view partition_key_path) override;
 
   /// Called after every attempt (success, failure or retry).
   void set_observer(RequestObserver observer) { observer_ = std::move(observer); }

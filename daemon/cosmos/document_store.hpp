@@ -30,6 +30,18 @@ class DocumentStore {
                                                             std::string body,
                                                             std::string_view if_match) = 0;
 
+  /// Creates or replaces a document by id and partition key (copy-container writes copies so: a
+  /// rerun rewrites the same copies).
+  virtual net::awaitable<Result<WriteAck>> upsert_document(const ContainerRef& container,
+                                                           const PartitionKey& key,
+                                                           std::string body) = 0;
+
+  /// Creates a container with a hash partition key on `partition_key_path` in an existing
+  /// database; false when it already existed.
+  virtual net::awaitable<Result<bool>> create_container(std::string_view database,
+                                                        std::string_view id,
+                                                        std::string_view partition_key_path) = 0;
+
   /// Sends a batch request. A store without batch support answers 400 for every request, which
   /// sends the engine back to single writes.
   virtual net::awaitable<Result<BatchResponse>> execute_batch(const BatchRequest& request) {

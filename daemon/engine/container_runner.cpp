@@ -41,10 +41,15 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
       settings_(settings),
       clock_(clock),
       hooks_(std::move(hooks)),
-      writer_(store, transform, target_.container, settings, target_.job_label),
+      copy_(transform.copy_destination()),
+      write_container_(copy_ == nullptr
+                           ? target_.container
+                           : cosmos::ContainerRef{target_.container.database, copy_->container}),
+      writer_(store, transform, write_container_, settings, target_.job_label),
       progress_(std::move(start)),
       observed_(progress_.counts),
-      partition_key_pointer_(target_.partition_key_path.c_str()),
+      partition_key_pointer_(copy_ == nullptr ? target_.partition_key_path.c_str()
+                                              : copy_->partition_key_path.c_str()),
       query_parameters_(parameters_for(target_.product_id)) {
   if (progress_.counts.fields.size() < transform_.fields().size()) {
     progress_.counts.fields.resize(transform_.fields().size());
@@ -233,12 +238,16 @@ std::optional<PendingWrite> ContainerRunner::prepare_write(const rapidjson::Valu
     return std::nullopt;
   }
   PendingWrite write;
+  // A copy is an upsert keyed by id and the new key: a rerun rewrites the same copy.
   write.operation = cosmos::WriteOperation{
-      .kind = cosmos::WriteOperation::Kind::kReplace,
+      .kind = copy_ == nullptr ? cosmos::WriteOperation::Kind::kReplace
+                               : cosmos::WriteOperation::Kind::kUpsert,
       .id = std::string(id),
       .key = cosmos::PartitionKey::of(*key_value),
       .body = common::to_json(document),
-      .if_match = std::string(common::string_member(document, "_etag").value_or(""))};
+      .if_match = copy_ == nullptr
+                      ? std::string(common::string_member(document, "_etag").value_or(""))
+                      : std::string()};
   write.result = std::move(result);
   write.written = &document;
   return write;

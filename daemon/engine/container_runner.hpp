@@ -104,10 +104,14 @@ class ContainerRunner {
   const RunSettings& settings_;
   const Clock& clock_;
   RunHooks hooks_;
+  /// Where rewritten documents go: the scanned container, or a copy's container (copy-container
+  /// upserts there, keyed by its partition key path; the source is never written).
+  const migrations::CopyDestination* copy_;
+  cosmos::ContainerRef write_container_;
   DocumentWriter writer_;
   Progress progress_;
   Counts observed_;
-  rapidjson::Pointer partition_key_pointer_;
+  rapidjson::Pointer partition_key_pointer_;  ///< of the container written
   std::string query_parameters_;
   RateLimiter document_limiter_;
   RateLimiter request_unit_limiter_;

@@ -50,6 +50,9 @@ void Counts::add(const migrations::TransformResult& result) {
       case FieldOutcome::kError:
         ++fields[i].errors;
         break;
+      case FieldOutcome::kLeft:
+        ++fields[i].left;
+        break;
       case FieldOutcome::kUntouched:
         break;
     }
@@ -64,6 +67,8 @@ void Counts::add_write_failure(const migrations::TransformResult& result) {
       ++fields[i].errors;
     } else if (result.fields[i] == FieldOutcome::kSkipped) {
       ++fields[i].skipped;
+    } else if (result.fields[i] == FieldOutcome::kLeft) {
+      ++fields[i].left;
     }
   }
 }
@@ -80,6 +85,7 @@ Counts& Counts::operator+=(const Counts& other) {
     fields[i].rewritten += other.fields[i].rewritten;
     fields[i].skipped += other.fields[i].skipped;
     fields[i].errors += other.fields[i].errors;
+    fields[i].left += other.fields[i].left;
   }
   return *this;
 }
@@ -104,7 +110,8 @@ std::string Counts::crossed(const migrations::StopCriteria& stop) const {
 rapidjson::Value counts_to_json(const Counts& counts,
                                 const std::vector<std::string>& field_names,
                                 std::string_view rewritten_name,
-                                rapidjson::Document::AllocatorType& allocator) {
+                                rapidjson::Document::AllocatorType& allocator,
+                                std::string_view left_name) {
   rapidjson::Value json(rapidjson::kObjectType);
   json.AddMember("scanned", counts.scanned, allocator);
   json.AddMember(string_value(rewritten_name, allocator), rapidjson::Value(counts.rewritten),
@@ -120,6 +127,10 @@ rapidjson::Value counts_to_json(const Counts& counts,
                     rapidjson::Value(counts.fields[i].rewritten), allocator);
     field.AddMember("skipped", counts.fields[i].skipped, allocator);
     field.AddMember("errors", counts.fields[i].errors, allocator);
+    if (!left_name.empty()) {
+      field.AddMember(string_value(left_name, allocator), rapidjson::Value(counts.fields[i].left),
+                      allocator);
+    }
     fields.AddMember(string_value(field_names[i], allocator), field, allocator);
   }
   json.AddMember("fields", fields, allocator);
@@ -128,7 +139,8 @@ rapidjson::Value counts_to_json(const Counts& counts,
 
 Counts counts_from_json(const rapidjson::Value& json,
                         const std::vector<std::string>& field_names,
-                        std::string_view rewritten_name) {
+                        std::string_view rewritten_name,
+                        std::string_view left_name) {
   Counts counts(field_names.size());
   counts.scanned = uint_member(json, "scanned");
   counts.rewritten = uint_member(json, rewritten_name);
@@ -139,9 +151,9 @@ Counts counts_from_json(const rapidjson::Value& json,
   if (const rapidjson::Value* fields = common::find_member(json, "fields")) {
     for (std::size_t i = 0; i < field_names.size(); ++i) {
       if (const rapidjson::Value* field = common::find_member(*fields, field_names[i])) {
-        counts.fields[i] =
-            FieldCounts{uint_member(*field, rewritten_name), uint_member(*field, "skipped"),
-                        uint_member(*field, "errors")};
+        counts.fields[i] = FieldCounts{
+            uint_member(*field, rewritten_name), uint_member(*field, "skipped"),
+            uint_member(*field, "errors"), left_name.empty() ? 0 : uint_member(*field, left_name)};
       }
     }
   }

@@ -11,11 +11,13 @@
 
 namespace backfilld::engine {
 
-/// Per mapped field: values rewritten (encrypted), skipped, or in error.
+/// Per mapped field: values rewritten (encrypted), skipped, in error, or left (plaintext for
+/// rekey and verify, unknown for remap-enum).
 struct FieldCounts {
   std::uint64_t rewritten = 0;
   std::uint64_t skipped = 0;
   std::uint64_t errors = 0;
+  std::uint64_t left = 0;
   bool operator==(const FieldCounts&) const = default;
 };
 
@@ -45,15 +47,18 @@ struct Counts {
 
 /// JSON: {"scanned":..,"<verb>":..,"skipped":..,"errors":..,"ownerMismatch":..,
 /// "missingPartitionKey":..,"fields":{"body":{"<verb>":..,"skipped":..,"errors":..}}}
-/// where <verb> is "encrypted" for encryption kinds and "rewritten" otherwise.
+/// where <verb> is the kind's rewritten name (migrations::KindInfo); each field also has
+/// "<left>": .. when the kind names one ("plaintext", "unknown").
 rapidjson::Value counts_to_json(const Counts& counts,
                                 const std::vector<std::string>& field_names,
                                 std::string_view rewritten_name,
-                                rapidjson::Document::AllocatorType& allocator);
+                                rapidjson::Document::AllocatorType& allocator,
+                                std::string_view left_name = {});
 
 /// Reads counts back (checkpoints); missing members read as 0.
 Counts counts_from_json(const rapidjson::Value& json,
                         const std::vector<std::string>& field_names,
-                        std::string_view rewritten_name);
+                        std::string_view rewritten_name,
+                        std::string_view left_name = {});
 
 }  // namespace backfilld::engine

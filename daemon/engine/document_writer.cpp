@@ -141,8 +141,16 @@ net::awaitable<void> DocumentWriter::write_all(std::vector<PendingWrite>& writes
 net::awaitable<void> DocumentWriter::write_single(PendingWrite& write, WriteStats& stats) {
   cosmos::WriteOperation& operation = write.operation;
   // The body is sent once: a 412 re-serializes the fresh copy, any other failure is final.
-  auto ack = co_await store_.replace_document(container_, operation.id, operation.key,
-                                              std::move(operation.body), operation.if_match);
+  // copy-container's copies are upserts (unconditional); every other write a conditional replace.
+  std::optional<cosmos::Result<cosmos::WriteAck>> sent;
+  if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+    sent.emplace(
+        co_await store_.upsert_document(container_, operation.key, std::move(operation.body)));
+  } else {
+    sent.emplace(co_await store_.replace_document(container_, operation.id, operation.key,
+                                                  std::move(operation.body), operation.if_match));
+  }
+  auto& ack = *sent;
   if (ack) {
     stats.request_charge += ack->request_charge;
     write.state = PendingWrite::State::kDone;

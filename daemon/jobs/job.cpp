@@ -36,7 +36,13 @@ bool is_terminal(JobState state) {
 }
 
 std::string_view Job::rewritten_name() const {
-  return manifest.kind == migrations::kEncryptFieldsKind ? "encrypted" : "rewritten";
+  const migrations::KindInfo* info = migrations::find_kind_info(manifest.kind);
+  return info != nullptr ? info->rewritten_name : "rewritten";
+}
+
+std::string_view Job::left_name() const {
+  const migrations::KindInfo* info = migrations::find_kind_info(manifest.kind);
+  return info != nullptr ? info->left_name : "";
 }
 
 }  // namespace backfilld::jobs

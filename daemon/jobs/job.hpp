@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "daemon/engine/container_runner.hpp"
+#include "daemon/engine/run_checks.hpp"
 #include "migrations/manifest.hpp"
 
 namespace backfilld::jobs {
@@ -37,6 +38,7 @@ struct Job {
   engine::RunSettings knobs;
   engine::Progress progress;                     ///< as of the last checkpoint
   std::optional<std::uint64_t> estimated_total;  ///< from a count query at start
+  engine::CheckReport checks;  ///< the kind's checks before and after the run (run_checks.hpp)
 
   TimePoint submitted_at{};
   TimePoint started_at{};
@@ -52,8 +54,10 @@ struct Job {
 
   /// The container's spec in the manifest (always present for a valid job).
   const migrations::ContainerSpec& spec() const { return *manifest.find_container(container); }
-  /// "encrypted" for encryption kinds, "rewritten" for the others.
+  /// The kind's name for rewritten counts: "encrypted", "copied", "verified", "rewritten"...
   std::string_view rewritten_name() const;
+  /// The kind's name for values left as they are ("plaintext", "unknown"), or "".
+  std::string_view left_name() const;
 };
 
 }  // namespace backfilld::jobs

@@ -29,7 +29,8 @@ rapidjson::Value knobs_json(const engine::RunSettings& knobs, Allocator& allocat
 }
 
 rapidjson::Value counts_json(const Job& job, const engine::Counts& counts, Allocator& allocator) {
-  return engine::counts_to_json(counts, job.spec().fields, job.rewritten_name(), allocator);
+  return engine::counts_to_json(counts, job.spec().fields, job.rewritten_name(), allocator,
+                                job.left_name());
 }
 
 /// Reads members of a state file, remembering the first problem.
@@ -109,6 +110,7 @@ std::string to_state_json(const Job& job) {
   checkpoint.AddMember("finished", job.progress.finished, allocator);
   checkpoint.AddMember("counts", counts_json(job, job.progress.counts, allocator), allocator);
   json.AddMember("checkpoint", checkpoint, allocator);
+  json.AddMember("checks", engine::check_report_to_json(job.checks, allocator), allocator);
   if (job.estimated_total) {
     json.AddMember("estimatedTotal", *job.estimated_total, allocator);
   }
@@ -171,7 +173,10 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   job.progress.batches = checkpoint.uint("batches");
   job.progress.finished = checkpoint.boolean("finished");
   job.progress.counts = engine::counts_from_json(checkpoint.object("counts"), job.spec().fields,
-                                                 job.rewritten_name());
+                                                 job.rewritten_name(), job.left_name());
+  if (const rapidjson::Value* checks = common::find_member(*parsed, "checks")) {
+    job.checks = engine::check_report_from_json(*checks);
+  }
   if (const rapidjson::Value* total = common::find_member(*parsed, "estimatedTotal");
       total != nullptr && total->IsUint64()) {
     job.estimated_total = total->GetUint64();
@@ -206,6 +211,7 @@ void to_status_json(const Job& job,
                 allocator);
   out.AddMember("operator", text(job.operator_name, allocator), allocator);
   out.AddMember("counts", counts_json(job, live.observed, allocator), allocator);
+  out.AddMember("checks", engine::check_report_to_json(job.checks, allocator), allocator);
 
   rapidjson::Value progress(rapidjson::kObjectType);
   progress.AddMember("scanned", live.observed.scanned, allocator);

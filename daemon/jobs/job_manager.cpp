@@ -6,6 +6,7 @@
 #include <random>
 
 #include "daemon/common/json.hpp"
+#include "daemon/common/time_format.hpp"
 #include "migrations/transform.hpp"
 
 namespace backfilld::jobs {
@@ -142,14 +143,17 @@ common::Result<void> JobManager::check_live_gate(const SubmitRequest& request,
                                                  const std::string& database,
                                                  const migrations::ContainerSpec& spec,
                                                  std::string& dry_run_job) const {
-  if (request.manifest.kind == migrations::kEncryptFieldsKind) {
+  const migrations::KindInfo* kind = migrations::find_kind_info(request.manifest.kind);
+  if (kind != nullptr && kind->needs_keys) {
     if (!keys_.enabled) {
-      return common::fail("live_gate", "a live encryption job needs FIELD_ENCRYPT_ENABLED=true");
+      return common::fail(
+          "live_gate", "a live " + request.manifest.kind + " job needs FIELD_ENCRYPT_ENABLED=true");
     }
     if (!keys_.keyring) {
       return common::fail("live_gate", "encryption keys did not load: " + keys_.error);
     }
   }
+  if (kind != nullptr && !kind->writes) return {};  // verify reads only: nothing to roll back
   if (request.backup_confirmed.empty()) {
     return common::fail("live_gate",
                         "backupConfirmed is required: name the backup or restore point this "
@@ -269,12 +273,6 @@ void JobManager::schedule() {
 }
 
 net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Job& job) {
-  const cosmos::ContainerRef container{job.database, job.container};
-  auto ranges = co_await store_.read_partition_key_ranges(container);
-  if (!ranges) {
-    spdlog::warn("job {}: no estimate of the total: {}", job.id, cosmos::describe(ranges.error()));
-    co_return std::nullopt;
-  }
   std::string parameters = "[]";
   if (job.manifest.product_id) {
     parameters = R"([{"name":"@productId","value":)";
@@ -282,31 +280,14 @@ net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Jo
                         parameters);
     parameters += "}]";
   }
-  // The gateway serves no cross-partition aggregates: count range by range and add up.
-  std::uint64_t total = 0;
-  for (const cosmos::PartitionKeyRange& range : *ranges) {
-    cosmos::QueryRequest request{
-        .container = container,
-        .query = job.manifest.product_id
-                     ? "SELECT VALUE COUNT(1) FROM c WHERE c.productId = @productId"
-                     : "SELECT VALUE COUNT(1) FROM c",
-        .parameters_json = parameters,
-        .max_item_count = 100,
-        .partition_key_range_id = range.id};
-    do {
-      auto page = co_await store_.query_documents(request);
-      if (!page) {
-        spdlog::warn("job {}: no estimate of the total: {}", job.id,
-                     cosmos::describe(page.error()));
-        co_return std::nullopt;
-      }
-      for (const auto& value : page->documents().GetArray()) {
-        if (value.IsUint64()) total += value.GetUint64();
-      }
-      request.continuation = page->continuation;
-    } while (!request.continuation.empty());
+  const cosmos::ContainerRef container{job.database, job.container};
+  const std::string where = job.manifest.product_id ? "c.productId = @productId" : "";
+  auto total = co_await engine::count_documents(store_, container, where, parameters);
+  if (!total) {
+    spdlog::warn("job {}: no estimate of the total: {}", job.id, cosmos::describe(total.error()));
+    co_return std::nullopt;
   }
-  co_return total;
+  co_return *total;
 }
 
 net::awaitable<bool> JobManager::gate(Job& job, Runtime& rt) {
@@ -353,21 +334,24 @@ net::awaitable<void> JobManager::run_job(std::string id) {
     if (shutting_down_ && running_ == 0 && all_stopped_) all_stopped_->cancel();
   };
 
-  auto transform = migrations::make_transform(job.manifest, job.spec(), keys_.keyring.get());
+  auto transform =
+      migrations::make_transform(job.manifest, job.spec(), keys_.keyring.get(), crypto::random_iv,
+                                 common::iso8601(clock_.system_now()));
   if (!transform) {
     release();
     finish(job, JobState::kFailed, "cannot build the transform: " + transform.error().message);
     schedule();
     co_return;
   }
-  engine::RunTarget target{
-      .job_label = job.id + " " + job.manifest.id + "/" + job.container,
-      .container = {job.database, job.container},
-      .partition_key_path = job.spec().partition_key_path,
-      .product_id = job.manifest.product_id,
-      .stop = job.manifest.stop,
-      .mode = job.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive,
-      .rewritten_name = std::string(job.rewritten_name())};
+  const auto mode = job.dry_run ? migrations::Mode::kDryRun : migrations::Mode::kLive;
+  const engine::CheckTarget check_target{job.manifest, job.spec(), job.database, mode};
+  engine::RunTarget target{.job_label = job.id + " " + job.manifest.id + "/" + job.container,
+                           .container = {job.database, job.container},
+                           .partition_key_path = job.spec().partition_key_path,
+                           .product_id = job.manifest.product_id,
+                           .stop = job.manifest.stop,
+                           .mode = mode,
+                           .rewritten_name = std::string(job.rewritten_name())};
   engine::RunHooks hooks{
       .before_batch = [this, &job, &rt]() { return gate(job, rt); },
       .after_batch =
@@ -390,6 +374,10 @@ net::awaitable<void> JobManager::run_job(std::string id) {
                                         counts.fields[i].rewritten);
               metrics_.add_field_values(job_labels, fields[i], "skipped", counts.fields[i].skipped);
               metrics_.add_field_values(job_labels, fields[i], "error", counts.fields[i].errors);
+              if (!job.left_name().empty()) {
+                metrics_.add_field_values(job_labels, fields[i], std::string(job.left_name()),
+                                          counts.fields[i].left);
+              }
             }
             metrics_.observe_batch(job_labels, batch.elapsed);
             metrics_.add_conflicts(job_labels, batch.conflicts);
@@ -406,7 +394,8 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
                                  job.progress);
   rt.runner = &runner;
-  const engine::RunOutcome outcome = co_await runner.run();
+  const engine::RunOutcome outcome =
+      co_await engine::run_with_checks(store_, runner, check_target, job.checks);
   rt.observed = runner.observed();
   job.progress = runner.progress();
   metrics_.set_inflight_writes(labels(job), 0);

@@ -32,7 +32,7 @@ class Metrics {
   /// rewritten, skipped, error, owner_mismatch, missing_partition_key.
   void add_documents(const JobLabels& job, std::string_view outcome, std::uint64_t count);
   /// backfilld_field_values_total{job_id,container,migration,field,outcome}: rewritten, skipped,
-  /// error.
+  /// error, and the kind's left name where it has one (plaintext, unknown).
   void add_field_values(const JobLabels& job,
                         std::string_view field,
                         std::string_view outcome,

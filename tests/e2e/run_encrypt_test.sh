@@ -145,7 +145,10 @@ others_than() { # others_than NAME...: the containers not named, comma-separated
 }
 
 # Number of completed batches in a backfilld log (one "batch N (" line each).
-batches_in() { grep -cE ': batch [0-9]+ \(' "$1" || true; }
+batches_in() { # before the child opens its log, there is none yet: 0 batches
+  [[ -f "$1" ]] || { echo 0; return; }
+  grep -cE ': batch [0-9]+ \(' "$1" || true
+}
 
 # wait_batches LOG PID N TIMEOUT: polls until LOG shows at least N batches. Fails when the
 # process exits first (it finished before the interruption point) or on timeout.
@@ -208,6 +211,23 @@ scenario_lifecycle() {
   compare live2 "$m" --already "$work/live.json"
   expect_json "$work/live2.json" '[.containers[].counts.encrypted] | add == 0' "second run encrypted nothing"
   verify encrypted after-live2 --unchanged-since "$work/etags-live.json"
+
+  # verify over the same field map reads only. Its summary carries, per field, the plaintext
+  # left by query and the undecryptable values; the seed planted malformed envelopes, so
+  # verification fails (exit 1) with those counts, every container is still reported, and nothing
+  # is written.
+  jq '.kind = "verify" | .id = "e2e-verify"' "$m" >"$work/verify-manifest.json"
+  run_backfilld verify 1 --manifest "$work/verify-manifest.json"
+  expect_json "$work/verify.json" '.containers[0] as $c | ($c.reason | startswith("verification failed: "))
+    and ($c.checks.failure == $c.reason)
+    and ($c.counts.fields | to_entries | all(
+      ($c.checks.figures["undecryptable." + .key] == .value.errors)
+      and ($c.checks.figures["plaintext." + .key] >= .value.plaintext)))
+    and ([$c.checks.figures | to_entries[] | select(.key | startswith("undecryptable.")) | .value] | add > 0)' \
+    "verify summary: per-field plaintext and undecryptable figures, failure reason"
+  expect_json "$work/verify.json" ".containers | length == $(jq '.containers | length' "$m")" \
+    "verify summary: every container reported, not only up to the first finding"
+  verify encrypted after-verify --unchanged-since "$work/etags-live.json"
 }
 
 scenario_container() {

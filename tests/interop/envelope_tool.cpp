@@ -116,6 +116,8 @@ const char* name_of(migrations::FieldOutcome outcome) {
       return "error";
     case migrations::FieldOutcome::kUntouched:
       return "untouched";
+    case migrations::FieldOutcome::kLeft:
+      return "left";
   }
   return "?";
 }

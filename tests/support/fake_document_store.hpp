@@ -74,7 +74,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   }
 
   net::awaitable<cosmos::Result<cosmos::WriteAck>> replace_document(
-      const cosmos::ContainerRef&,
+      const cosmos::ContainerRef& container,
       std::string_view id,
       const cosmos::PartitionKey& key,
       std::string body,
@@ -84,7 +84,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
                                            key, std::move(body), std::string(if_match)};
     const int status = check(operation);
     if (status != 200) co_return common::Unexpected{cosmos::Error{status, 0, "fake failure"}};
-    std::string etag = apply(operation);
+    std::string etag = apply(operation, container);
     if (lose_ack && lose_ack(operation.id)) {
       // The write landed, its answer was lost, and the client's retry met the new etag.
       ++conflicts;
@@ -109,15 +109,42 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
       const int status = failed ? 424 : check(*operation);
       failed = failed || (atomic && status != 200);
       response.results.push_back({status, 0, {}, 1, {}});
-      if (!atomic && status == 200) response.results.back().etag = apply(*operation);
+      if (!atomic && status == 200) {
+        response.results.back().etag = apply(*operation, request.container);
+      }
     }
     for (std::size_t i = 0; atomic && i < response.results.size(); ++i) {
       auto& result = response.results[i];
       if (failed && result.status == 200) result.status = 424;
-      if (!failed) result.etag = apply(*request.operations[i]);
+      if (!failed) result.etag = apply(*request.operations[i], request.container);
     }
     response.request_charge = static_cast<double>(request.operations.size());
     co_return response;
+  }
+
+  /// Upserts (single or in a batch) land in `copies`, keyed by container name and id: the
+  /// documents above are never touched by them.
+  net::awaitable<cosmos::Result<cosmos::WriteAck>> upsert_document(
+      const cosmos::ContainerRef& container,
+      const cosmos::PartitionKey& key,
+      std::string body) override {
+    ++single_writes;
+    auto parsed = common::parse_json(body);
+    const cosmos::WriteOperation operation{
+        cosmos::WriteOperation::Kind::kUpsert,
+        std::string(common::string_member(*parsed, "id").value()),
+        key,
+        std::move(body),
+        {}};
+    const int status = check(operation);
+    if (status != 200) co_return common::Unexpected{cosmos::Error{status, 0, "fake failure"}};
+    co_return cosmos::WriteAck{200, apply(operation, container), 1};
+  }
+
+  net::awaitable<cosmos::Result<bool>> create_container(
+      std::string_view, std::string_view id, std::string_view partition_key_path) override {
+    const bool created = created_containers.emplace(id, partition_key_path).second;
+    co_return created;
   }
 
   net::awaitable<cosmos::Result<std::vector<cosmos::PartitionKeyRange>>> read_partition_key_ranges(
@@ -139,6 +166,14 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::function<bool(const std::string& id)> fail_replace;
   /// True: this single replace is applied but answered 412 (a retry after a lost answer).
   std::function<bool(const std::string& id)> lose_ack;
+  std::function<bool(const std::string& body)> fail_upsert;
+  struct Copy {
+    cosmos::PartitionKey key;
+    std::string json;
+  };
+  std::map<std::string, std::map<std::string, Copy>> copies;           ///< container -> id -> copy
+  std::map<std::string, std::string, std::less<>> created_containers;  ///< name -> key path
+  int upserts = 0;
   int queries = 0;
   int reads = 0;
   int replaces = 0;
@@ -149,6 +184,9 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
  private:
   /// The status a write would get now (the application's hook runs first).
   int check(const cosmos::WriteOperation& operation) {
+    if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+      return fail_upsert && fail_upsert(operation.body) ? 500 : 200;
+    }
     if (before_replace) before_replace(operation.id);
     if (fail_replace && fail_replace(operation.id)) return 500;
     const auto it = documents_.find(operation.id);
@@ -161,7 +199,13 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   }
 
   /// Applies a checked write; returns the new etag.
-  std::string apply(const cosmos::WriteOperation& operation) {
+  std::string apply(const cosmos::WriteOperation& operation,
+                    const cosmos::ContainerRef& container) {
+    if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
+      ++upserts;
+      copies[container.container][operation.id] = Copy{operation.key, operation.body};
+      return "etag-copy";
+    }
     ++replaces;
     last_key[operation.id] = operation.key;
     put(operation.body);

@@ -88,7 +88,7 @@ TEST_CASE_FIXTURE(Fixture, "databases and containers are created once, then repo
 }
 
 TEST_CASE_FIXTURE(Fixture,
-                  "create, read, upsert and replace with If-Match; a stale etag gets 412") {
+                  "create, read, upsert and replace with If-Match, and a stale etag gets 412") {
   const auto key = key_of("ws-1");
   auto created = run_sync(io, client->create_document(notes, key, note_json(1, "ws-1")));
   REQUIRE_MESSAGE(created.ok(), describe(created.error()));

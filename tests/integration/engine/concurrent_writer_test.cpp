@@ -50,6 +50,17 @@ class RacingApplication final : public cosmos::DocumentStore {
       const cosmos::ContainerRef& container) override {
     co_return co_await client_.read_partition_key_ranges(container);
   }
+  net::awaitable<cosmos::Result<cosmos::WriteAck>> upsert_document(
+      const cosmos::ContainerRef& container,
+      const cosmos::PartitionKey& key,
+      std::string body) override {
+    co_return co_await client_.upsert_document(container, key, std::move(body));
+  }
+  net::awaitable<cosmos::Result<bool>> create_container(std::string_view database,
+                                                        std::string_view id,
+                                                        std::string_view path) override {
+    co_return co_await client_.create_container(database, id, path);
+  }
   net::awaitable<cosmos::Result<cosmos::WriteAck>> replace_document(
       const cosmos::ContainerRef& container,
       std::string_view id,

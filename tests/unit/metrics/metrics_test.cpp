@@ -273,7 +273,7 @@ TEST_CASE("job state is one-hot over the six states") {
   }
 }
 
-TEST_CASE("a negative ETA removes the ETA series; progress stays") {
+TEST_CASE("a negative ETA removes the ETA series, progress stays") {
   Metrics metrics;
   const auto eta = [&] {
     return value(parse(metrics.serialize()), "backfilld_job_eta_seconds", job_labels(kNotes));

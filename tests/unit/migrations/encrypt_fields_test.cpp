@@ -98,11 +98,12 @@ TEST_CASE("make_transform builds encrypt-fields and names an unknown kind") {
   CHECK((*transform)->fields() == std::vector<std::string>{"title", "description", "blobPath"});
 
   Manifest other = encrypt_manifest();
-  other.kind = "rename-field";
+  other.kind = "rename-fields";
   auto unknown = make_transform(other, artifacts_spec(), &keyring);
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code == "invalid_manifest");
-  CHECK(unknown.error().message.find("\"rename-field\"") != std::string::npos);
+  CHECK(unknown.error().message.find("\"rename-fields\"") != std::string::npos);
+  CHECK(unknown.error().message.find("rename-field,") != std::string::npos);
 }
 
 TEST_CASE("make_transform refuses fields that must stay plaintext and broken specs") {
@@ -234,7 +235,7 @@ TEST_CASE("a malformed envelope makes the document an error, naming field and de
   CHECK(result.detail.find("field blobPath: \"iv\" must be 12 bytes") != std::string::npos);
 }
 
-TEST_CASE("absent, null and already-encrypted fields are skipped; every other value is rewritten") {
+TEST_CASE("absent, null and already-encrypted fields are skipped, every other value is rewritten") {
   crypto::StaticKeyring keyring("env", "k1", {{"k1", kKey}});
   auto transform = make(artifacts_spec(), &keyring);
   // An envelope of any kid is skipped, even one this keyring cannot open: never double-encrypt.

@@ -1,0 +1,37 @@
+// Container schema of remove-field: {"field": "tags", "requireField": "labels"}.
+#include <array>
+
+#include "migrations/manifest_schema.hpp"
+
+namespace backfilld::migrations {
+namespace {
+
+constexpr std::array<std::string_view, 2> kKeys = {"field", "requireField"};
+
+void parse(const rapidjson::Value& json,
+           const std::string& path,
+           ContainerSpec& spec,
+           Problems& problems) {
+  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
+  const std::string field = top_level_field(json, "field", path, problems);
+  if (!field.empty() &&
+      check_writable(field, member_path(path, "field"), partition_key, problems)) {
+    spec.fields = {field};
+  }
+  spec.require_field = top_level_field(json, "requireField", path, problems);
+  if (!spec.require_field.empty() && spec.require_field == field) {
+    problems.add(member_path(path, "requireField"), "must differ from \"field\"");
+  }
+}
+
+void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
+  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
+                allocator);
+  out.AddMember("requireField", string_value(spec.require_field, allocator), allocator);
+}
+
+}  // namespace
+
+const ContainerSchema kRemoveFieldSchema{kKeys, parse, write};
+
+}  // namespace backfilld::migrations

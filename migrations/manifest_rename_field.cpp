@@ -1,0 +1,37 @@
+// Container schema of rename-field: {"from": "tags", "to": "labels"}. Stored as fields = {to},
+// from_field = from, so rename-field shares backfill-field's transform.
+#include <array>
+
+#include "migrations/manifest_schema.hpp"
+
+namespace backfilld::migrations {
+namespace {
+
+constexpr std::array<std::string_view, 2> kKeys = {"from", "to"};
+
+void parse(const rapidjson::Value& json,
+           const std::string& path,
+           ContainerSpec& spec,
+           Problems& problems) {
+  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
+  spec.from_field = top_level_field(json, "from", path, problems);
+  const std::string to = top_level_field(json, "to", path, problems);
+  if (to.empty() || !check_writable(to, member_path(path, "to"), partition_key, problems)) return;
+  if (to == spec.from_field) {
+    problems.add(member_path(path, "to"), "must differ from \"from\"");
+    return;
+  }
+  spec.fields = {to};
+}
+
+void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
+  out.AddMember("from", string_value(spec.from_field, allocator), allocator);
+  out.AddMember("to", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
+                allocator);
+}
+
+}  // namespace
+
+const ContainerSchema kRenameFieldSchema{kKeys, parse, write};
+
+}  // namespace backfilld::migrations

@@ -1,0 +1,121 @@
+#include "migrations/rekey.hpp"
+
+#include <openssl/crypto.h>
+
+#include "daemon/common/json.hpp"
+
+namespace backfilld::migrations {
+namespace {
+
+/// Wipes a decrypted value when it goes out of scope.
+struct Wiped {
+  std::string text;
+  ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+}  // namespace
+
+common::Result<std::unique_ptr<Transform>> Rekey::create(const ContainerSpec& container,
+                                                         const crypto::Keyring* keyring,
+                                                         crypto::IvSource iv_source) {
+  auto scope = DocumentScope::create(container, true);
+  if (!scope) return common::Unexpected{scope.error()};
+  if (container.fields.empty() || container.context.empty() || !iv_source) {
+    return common::fail("invalid_manifest",
+                        "container " + container.name + ": needs fields and a context");
+  }
+  return std::unique_ptr<Transform>(
+      new Rekey(std::move(*scope), container, keyring, std::move(iv_source)));
+}
+
+Rekey::Rekey(DocumentScope scope,
+             const ContainerSpec& container,
+             const crypto::Keyring* keyring,
+             crypto::IvSource iv_source)
+    : scope_(std::move(scope)),
+      fields_(container.fields),
+      context_(container.context),
+      keyring_(keyring),
+      iv_source_(std::move(iv_source)) {}
+
+TransformResult Rekey::apply(rapidjson::Value& document,
+                             rapidjson::Document::AllocatorType& allocator,
+                             Mode mode) const {
+  TransformResult result{
+      Outcome::kUnchanged, std::vector<FieldOutcome>(fields_.size(), FieldOutcome::kUntouched), {}};
+  if (mode == Mode::kLive && keyring_ == nullptr) {
+    result.outcome = Outcome::kError;
+    result.detail = "a live rekey run needs a keyring and has none";
+    return result;
+  }
+  const auto check = scope_.check(document);
+  if (check.problem) {
+    result.outcome = *check.problem;
+    return result;
+  }
+  if (check.owner_skipped) {
+    result.fields.assign(fields_.size(), FieldOutcome::kSkipped);
+    return result;
+  }
+  const std::string aad = crypto::make_aad(context_, check.owner);
+  // Every field is resealed before any is replaced, so a failure leaves the document as it was.
+  std::vector<std::pair<rapidjson::Value*, rapidjson::Value>> resealed;
+  std::string problems;
+  for (std::size_t i = 0; i < fields_.size(); ++i) {
+    rapidjson::Value* value = find_mutable(document, fields_[i]);
+    if (is_missing(value)) {
+      result.fields[i] = FieldOutcome::kSkipped;
+      continue;
+    }
+    if (!crypto::is_envelope(*value)) {
+      result.fields[i] = FieldOutcome::kLeft;  // plaintext: encrypt-fields' business
+      continue;
+    }
+    auto envelope = crypto::parse_envelope(*value);
+    if (envelope && keyring_ != nullptr && envelope->kid == keyring_->primary_kid()) {
+      result.fields[i] = FieldOutcome::kSkipped;
+      continue;
+    }
+    if (envelope && keyring_ == nullptr) {
+      result.fields[i] = FieldOutcome::kRewritten;  // dry run without keys: by kid only
+      continue;
+    }
+    common::Result<std::string> opened =
+        envelope ? crypto::open(*keyring_, *envelope, aad)
+                 : common::Result<std::string>(common::Unexpected{envelope.error()});
+    if (!opened) {
+      result.fields[i] = FieldOutcome::kError;
+      if (!problems.empty()) problems += "; ";
+      problems += "field " + fields_[i] + ": " + opened.error().message;
+      continue;
+    }
+    Wiped plaintext{std::move(*opened)};
+    result.fields[i] = FieldOutcome::kRewritten;
+    if (mode == Mode::kDryRun) continue;
+    auto sealed = crypto::seal(*keyring_, plaintext.text, aad, iv_source_());
+    if (!sealed) {
+      result.fields[i] = FieldOutcome::kError;
+      if (!problems.empty()) problems += "; ";
+      problems += "field " + fields_[i] + ": " + sealed.error().message;
+      continue;
+    }
+    rapidjson::Value out;
+    crypto::write_envelope(*sealed, out, allocator);
+    resealed.emplace_back(value, std::move(out));
+  }
+  if (!problems.empty()) {
+    for (auto& field : result.fields) {
+      if (field == FieldOutcome::kRewritten) field = FieldOutcome::kUntouched;
+    }
+    result.outcome = Outcome::kError;
+    result.detail = "not rekeyed: " + problems;
+    return result;
+  }
+  const bool rewritten = std::find(result.fields.begin(), result.fields.end(),
+                                   FieldOutcome::kRewritten) != result.fields.end();
+  for (auto& [value, envelope] : resealed) *value = envelope;
+  result.outcome = rewritten ? Outcome::kRewritten : Outcome::kUnchanged;
+  return result;
+}
+
+}  // namespace backfilld::migrations

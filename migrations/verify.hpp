@@ -1,0 +1,37 @@
+#pragma once
+/// verify: reads an encryption manifest's field map and checks every mapped value: an envelope
+/// that decrypts under a known kid with the document's AAD is "verified"; a plaintext value is
+/// counted "plaintext"; a malformed envelope, an unknown kid or a failed tag (wrong key, wrong
+/// AAD, tampered bytes) is an error of that field. Never writes, live or dry; the decrypted
+/// text is wiped at once and never reported.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "migrations/document_scope.hpp"
+#include "migrations/transform.hpp"
+
+namespace backfilld::migrations {
+
+class Verify final : public Transform {
+ public:
+  static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
+                                                           const crypto::Keyring* keyring);
+
+  const std::vector<std::string>& fields() const override { return fields_; }
+  using Transform::apply;
+  /// Outcome kUnchanged (findings are per field), or the document-level problem.
+  TransformResult apply(rapidjson::Value& document,
+                        rapidjson::Document::AllocatorType& allocator,
+                        Mode mode) const override;
+
+ private:
+  Verify(DocumentScope scope, const ContainerSpec& container, const crypto::Keyring& keyring);
+
+  DocumentScope scope_;
+  std::vector<std::string> fields_;
+  std::string context_;
+  const crypto::Keyring& keyring_;
+};
+
+}  // namespace backfilld::migrations
