@@ -44,11 +44,13 @@ void parse(const rapidjson::Value& json,
     spec.value_map.emplace_back(std::move(from), std::move(*to));
   }
   // A value both mapped from and mapped to would be remapped again by a rerun: not idempotent.
-  for (const auto& [from, to] : spec.value_map) {
+  // (No structured binding: clang 14 cannot capture one in the lambda.)
+  for (const auto& entry : spec.value_map) {
+    const std::string& to = entry.second;
     if (std::any_of(spec.value_map.begin(), spec.value_map.end(),
                     [&](const auto& pair) { return pair.first == to; })) {
       problems.add(
-          member_path(map_path, from),
+          member_path(map_path, entry.first),
           "maps to " + in_quotes(to) + ", which is itself remapped: a rerun would change it again");
     }
   }
