@@ -18,12 +18,9 @@ struct Wiped {
 common::Result<std::unique_ptr<Transform>> Rekey::create(const ContainerSpec& container,
                                                          const crypto::Keyring* keyring,
                                                          crypto::IvSource iv_source) {
-  auto scope = DocumentScope::create(container, true);
+  const bool complete = !container.fields.empty() && !container.context.empty() && iv_source;
+  auto scope = checked_scope(container, true, complete ? "" : "needs fields and a context");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.empty() || container.context.empty() || !iv_source) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs fields and a context");
-  }
   return std::unique_ptr<Transform>(
       new Rekey(std::move(*scope), container, keyring, std::move(iv_source)));
 }
@@ -32,32 +29,14 @@ Rekey::Rekey(DocumentScope scope,
              const ContainerSpec& container,
              const crypto::Keyring* keyring,
              crypto::IvSource iv_source)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
-      context_(container.context),
-      keyring_(keyring),
-      iv_source_(std::move(iv_source)) {}
+    : SealingTransform(std::move(scope), container, keyring, std::move(iv_source), kRekeyKind) {}
 
-TransformResult Rekey::apply(rapidjson::Value& document,
-                             rapidjson::Document::AllocatorType& allocator,
-                             Mode mode) const {
-  TransformResult result{
-      Outcome::kUnchanged, std::vector<FieldOutcome>(fields_.size(), FieldOutcome::kUntouched), {}};
-  if (mode == Mode::kLive && keyring_ == nullptr) {
-    result.outcome = Outcome::kError;
-    result.detail = "a live rekey run needs a keyring and has none";
-    return result;
-  }
-  const auto check = scope_.check(document);
-  if (check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
-  if (check.owner_skipped) {
-    result.fields.assign(fields_.size(), FieldOutcome::kSkipped);
-    return result;
-  }
-  const std::string aad = crypto::make_aad(context_, check.owner);
+TransformResult Rekey::apply_in_scope(rapidjson::Value& document,
+                                      rapidjson::Document::AllocatorType& allocator,
+                                      Mode mode,
+                                      std::string_view owner,
+                                      TransformResult result) const {
+  const std::string aad = crypto::make_aad(context_, owner);
   // Every field is resealed before any is replaced, so a failure leaves the document as it was.
   std::vector<std::pair<rapidjson::Value*, rapidjson::Value>> resealed;
   std::string problems;

@@ -6,12 +6,11 @@ namespace backfilld::migrations {
 
 common::Result<std::unique_ptr<Transform>> RemoveField::create(const ContainerSpec& container,
                                                                std::string updated_at) {
-  auto scope = DocumentScope::create(container, false);
+  auto scope = checked_scope(container, false,
+                             container.fields.size() != 1 || container.require_field.empty()
+                                 ? "needs field and requireField"
+                                 : "");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.size() != 1 || container.require_field.empty()) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs field and requireField");
-  }
   return std::unique_ptr<Transform>(
       new RemoveField(std::move(*scope), container, std::move(updated_at)));
 }
@@ -19,19 +18,14 @@ common::Result<std::unique_ptr<Transform>> RemoveField::create(const ContainerSp
 RemoveField::RemoveField(DocumentScope scope,
                          const ContainerSpec& container,
                          std::string updated_at)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
-      require_field_(container.require_field),
-      updated_at_(std::move(updated_at)) {}
+    : ScopedTransform(std::move(scope), container, std::move(updated_at)),
+      require_field_(container.require_field) {}
 
-TransformResult RemoveField::apply(rapidjson::Value& document,
-                                   rapidjson::Document::AllocatorType& allocator,
-                                   Mode mode) const {
-  TransformResult result{Outcome::kUnchanged, {FieldOutcome::kUntouched}, {}};
-  if (auto check = scope_.check(document); check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
+TransformResult RemoveField::apply_in_scope(rapidjson::Value& document,
+                                            rapidjson::Document::AllocatorType&,
+                                            Mode mode,
+                                            std::string_view,
+                                            TransformResult result) const {
   if (common::find_member(document, fields_[0]) == nullptr) {
     result.fields[0] = FieldOutcome::kSkipped;
     return result;
@@ -47,7 +41,6 @@ TransformResult RemoveField::apply(rapidjson::Value& document,
   result.outcome = Outcome::kRewritten;
   if (mode == Mode::kDryRun) return result;
   document.RemoveMember(fields_[0].c_str());
-  if (!updated_at_.empty()) stamp_updated_at(document, allocator, updated_at_);
   return result;
 }
 
