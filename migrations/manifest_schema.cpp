@@ -212,6 +212,19 @@ bool check_writable(const std::string& field,
   return true;
 }
 
+std::string changed_field(const rapidjson::Value& json,
+                          std::string_view key,
+                          const std::string& path,
+                          ContainerSpec& spec,
+                          Problems& problems) {
+  std::string field = top_level_field(json, key, path, problems);
+  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
+  if (!field.empty() && check_writable(field, member_path(path, key), partition_key, problems)) {
+    spec.fields = {field};
+  }
+  return field;
+}
+
 rapidjson::Value string_value(std::string_view text, Allocator& allocator) {
   return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }

@@ -84,6 +84,15 @@ bool check_writable(const std::string& field,
                     std::string_view partition_key,
                     Problems& problems);
 
+/// The one field a schema kind changes, read from `json[key]` into `spec.fields` unless it is
+/// absent, not a top-level field or preserved by every backfill (each a recorded problem).
+/// Returns the name as read: "" when absent or not a name.
+std::string changed_field(const rapidjson::Value& json,
+                          std::string_view key,
+                          const std::string& path,
+                          ContainerSpec& spec,
+                          Problems& problems);
+
 /// An array of unique non-empty strings under `path` (non-empty unless `allow_empty_array`),
 /// each also passing `check(item, item_path)`.
 template <class Check>
