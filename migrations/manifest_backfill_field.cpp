@@ -29,15 +29,11 @@ void parse(const rapidjson::Value& json,
     spec.value_json = common::to_json(*value);
     return;
   }
-  spec.from_field = top_level_field(json, "fromField", path, problems);
-  if (!spec.from_field.empty() && spec.from_field == field) {
-    problems.add(member_path(path, "fromField"), "must differ from \"field\"");
-  }
+  spec.from_field = other_field(json, "fromField", path, field, problems);
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   if (!spec.from_field.empty()) {
     out.AddMember("fromField", string_value(spec.from_field, allocator), allocator);
     return;

@@ -50,8 +50,7 @@ void parse(const rapidjson::Value& json,
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   rapidjson::Value map(rapidjson::kObjectType);
   for (const auto& [from, to] : spec.value_map) {
     map.AddMember(string_value(from, allocator), string_value(to, allocator), allocator);

@@ -13,15 +13,11 @@ void parse(const rapidjson::Value& json,
            ContainerSpec& spec,
            Problems& problems) {
   const std::string field = changed_field(json, "field", path, spec, problems);
-  spec.require_field = top_level_field(json, "requireField", path, problems);
-  if (!spec.require_field.empty() && spec.require_field == field) {
-    problems.add(member_path(path, "requireField"), "must differ from \"field\"");
-  }
+  spec.require_field = other_field(json, "requireField", path, field, problems);
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   out.AddMember("requireField", string_value(spec.require_field, allocator), allocator);
 }
 

@@ -23,8 +23,7 @@ void parse(const rapidjson::Value& json,
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
   out.AddMember("from", string_value(spec.from_field, allocator), allocator);
-  out.AddMember("to", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("to", changed_field_value(spec, allocator), allocator);
 }
 
 }  // namespace

@@ -225,6 +225,22 @@ std::string changed_field(const rapidjson::Value& json,
   return field;
 }
 
+std::string other_field(const rapidjson::Value& json,
+                        std::string_view key,
+                        const std::string& path,
+                        std::string_view field,
+                        Problems& problems) {
+  std::string other = top_level_field(json, key, path, problems);
+  if (!other.empty() && other == field) {
+    problems.add(member_path(path, key), "must differ from \"field\"");
+  }
+  return other;
+}
+
+rapidjson::Value changed_field_value(const ContainerSpec& spec, Allocator& allocator) {
+  return string_value(spec.fields.empty() ? "" : spec.fields[0], allocator);
+}
+
 rapidjson::Value string_value(std::string_view text, Allocator& allocator) {
   return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }

@@ -93,6 +93,17 @@ std::string changed_field(const rapidjson::Value& json,
                           ContainerSpec& spec,
                           Problems& problems);
 
+/// Another top-level field at `json[key]` that must differ from `field`, the one changed; ""
+/// and a recorded problem when it is absent or not a name.
+std::string other_field(const rapidjson::Value& json,
+                        std::string_view key,
+                        const std::string& path,
+                        std::string_view field,
+                        Problems& problems);
+
+/// What write() stores for the one field a schema kind changes.
+rapidjson::Value changed_field_value(const ContainerSpec& spec, Allocator& allocator);
+
 /// An array of unique non-empty strings under `path` (non-empty unless `allow_empty_array`),
 /// each also passing `check(item, item_path)`.
 template <class Check>
