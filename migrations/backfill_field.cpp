@@ -29,24 +29,20 @@ BackfillField::BackfillField(DocumentScope scope,
       from_field_(container.from_field),
       constant_(std::move(constant)) {}
 
-TransformResult BackfillField::apply_in_scope(rapidjson::Value& document,
-                                              rapidjson::Document::AllocatorType& allocator,
-                                              Mode mode,
-                                              std::string_view,
-                                              TransformResult result) const {
+TransformResult BackfillField::apply_in_scope(const InScope& in, TransformResult result) const {
   result.fields[0] = FieldOutcome::kSkipped;
-  if (!is_missing(common::find_member(document, fields_[0]))) return result;  // never overwrite
+  if (!is_missing(common::find_member(in.document, fields_[0]))) return result;  // never overwrite
   const rapidjson::Value* source =
-      constant_ ? &*constant_ : common::find_member(document, from_field_);
+      constant_ ? &*constant_ : common::find_member(in.document, from_field_);
   if (is_missing(source)) return result;  // nothing to copy yet
   result.fields[0] = FieldOutcome::kRewritten;
   result.outcome = Outcome::kRewritten;
-  if (mode == Mode::kDryRun) return result;
-  rapidjson::Value copy(*source, allocator);
-  if (rapidjson::Value* existing = find_mutable(document, fields_[0])) {
+  if (in.mode == Mode::kDryRun) return result;
+  rapidjson::Value copy(*source, in.allocator);
+  if (rapidjson::Value* existing = find_mutable(in.document, fields_[0])) {
     *existing = copy;  // was null
   } else {
-    document.AddMember(rapidjson::Value(fields_[0], allocator), copy, allocator);
+    in.document.AddMember(rapidjson::Value(fields_[0], in.allocator), copy, in.allocator);
   }
   return result;
 }

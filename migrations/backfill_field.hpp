@@ -20,11 +20,7 @@ class BackfillField final : public ScopedTransform {
                 const ContainerSpec& container,
                 std::optional<rapidjson::Document> constant,
                 std::string updated_at);
-  TransformResult apply_in_scope(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode,
-                                 std::string_view owner,
-                                 TransformResult result) const override;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
   std::string from_field_;  ///< empty: the constant
   std::optional<rapidjson::Document> constant_;

@@ -50,26 +50,15 @@ common::Result<std::unique_ptr<Transform>> EncryptFields::create(const Container
                                                                  crypto::IvSource iv_source) {
   auto scope = checked_scope(container, true, first_problem(container, bool(iv_source)));
   if (!scope) return common::Unexpected{scope.error()};
-  return std::unique_ptr<Transform>(
-      new EncryptFields(std::move(*scope), container, keyring, std::move(iv_source)));
+  return std::unique_ptr<Transform>(new EncryptFields(std::move(*scope), container, keyring,
+                                                      std::move(iv_source), kEncryptFieldsKind));
 }
 
-EncryptFields::EncryptFields(DocumentScope scope,
-                             const ContainerSpec& container,
-                             const crypto::Keyring* keyring,
-                             crypto::IvSource iv_source)
-    : SealingTransform(
-          std::move(scope), container, keyring, std::move(iv_source), kEncryptFieldsKind) {}
-
-TransformResult EncryptFields::apply_in_scope(rapidjson::Value& document,
-                                              rapidjson::Document::AllocatorType& allocator,
-                                              Mode mode,
-                                              std::string_view owner,
-                                              TransformResult result) const {
+TransformResult EncryptFields::apply_in_scope(const InScope& in, TransformResult result) const {
   // A malformed envelope is never re-encrypted: the whole document waits for a person.
   std::string malformed;
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    const rapidjson::Value* value = common::find_member(document, fields_[i]);
+    const rapidjson::Value* value = common::find_member(in.document, fields_[i]);
     if (value == nullptr || !crypto::is_envelope(*value)) continue;
     auto envelope = crypto::parse_envelope(*value);
     if (envelope.ok()) continue;
@@ -87,18 +76,18 @@ TransformResult EncryptFields::apply_in_scope(rapidjson::Value& document,
   std::vector<std::pair<rapidjson::Value*, rapidjson::Value>> sealed;
   bool rewritten = false;
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    rapidjson::Value* value = find_mutable(document, fields_[i]);
+    rapidjson::Value* value = find_mutable(in.document, fields_[i]);
     if (value == nullptr || value->IsNull() || crypto::is_envelope(*value)) {
       result.fields[i] = FieldOutcome::kSkipped;
       continue;
     }
     result.fields[i] = FieldOutcome::kRewritten;
     rewritten = true;
-    if (mode == Mode::kDryRun) continue;
+    if (in.mode == Mode::kDryRun) continue;
     if (sealed.empty()) sealed.reserve(fields_.size());
     rapidjson::Value envelope;
-    auto done =
-        crypto::seal_value(*keyring_, context_, owner, iv_source_(), *value, envelope, allocator);
+    auto done = crypto::seal_value(*keyring_, context_, in.owner, iv_source_(), *value, envelope,
+                                   in.allocator);
     if (!done.ok()) {
       result.fields.assign(fields_.size(), FieldOutcome::kUntouched);
       result.fields[i] = FieldOutcome::kError;

@@ -19,15 +19,8 @@ class EncryptFields final : public SealingTransform {
                                                            crypto::IvSource iv_source);
 
  private:
-  EncryptFields(DocumentScope scope,
-                const ContainerSpec& container,
-                const crypto::Keyring* keyring,
-                crypto::IvSource iv_source);
-  TransformResult apply_in_scope(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode,
-                                 std::string_view owner,
-                                 TransformResult result) const override;
+  using SealingTransform::SealingTransform;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 };
 
 }  // namespace backfilld::migrations

@@ -22,26 +22,16 @@ common::Result<std::unique_ptr<Transform>> Rekey::create(const ContainerSpec& co
   auto scope = checked_scope(container, true, complete ? "" : "needs fields and a context");
   if (!scope) return common::Unexpected{scope.error()};
   return std::unique_ptr<Transform>(
-      new Rekey(std::move(*scope), container, keyring, std::move(iv_source)));
+      new Rekey(std::move(*scope), container, keyring, std::move(iv_source), kRekeyKind));
 }
 
-Rekey::Rekey(DocumentScope scope,
-             const ContainerSpec& container,
-             const crypto::Keyring* keyring,
-             crypto::IvSource iv_source)
-    : SealingTransform(std::move(scope), container, keyring, std::move(iv_source), kRekeyKind) {}
-
-TransformResult Rekey::apply_in_scope(rapidjson::Value& document,
-                                      rapidjson::Document::AllocatorType& allocator,
-                                      Mode mode,
-                                      std::string_view owner,
-                                      TransformResult result) const {
-  const std::string aad = crypto::make_aad(context_, owner);
+TransformResult Rekey::apply_in_scope(const InScope& in, TransformResult result) const {
+  const std::string aad = crypto::make_aad(context_, in.owner);
   // Every field is resealed before any is replaced, so a failure leaves the document as it was.
   std::vector<std::pair<rapidjson::Value*, rapidjson::Value>> resealed;
   std::string problems;
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    rapidjson::Value* value = find_mutable(document, fields_[i]);
+    rapidjson::Value* value = find_mutable(in.document, fields_[i]);
     if (is_missing(value)) {
       result.fields[i] = FieldOutcome::kSkipped;
       continue;
@@ -70,7 +60,7 @@ TransformResult Rekey::apply_in_scope(rapidjson::Value& document,
     }
     Wiped plaintext{std::move(*opened)};
     result.fields[i] = FieldOutcome::kRewritten;
-    if (mode == Mode::kDryRun) continue;
+    if (in.mode == Mode::kDryRun) continue;
     auto sealed = crypto::seal(*keyring_, plaintext.text, aad, iv_source_());
     if (!sealed) {
       result.fields[i] = FieldOutcome::kError;
@@ -79,7 +69,7 @@ TransformResult Rekey::apply_in_scope(rapidjson::Value& document,
       continue;
     }
     rapidjson::Value out;
-    crypto::write_envelope(*sealed, out, allocator);
+    crypto::write_envelope(*sealed, out, in.allocator);
     resealed.emplace_back(value, std::move(out));
   }
   if (!problems.empty()) {

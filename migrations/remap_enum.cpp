@@ -20,12 +20,8 @@ RemapEnum::RemapEnum(DocumentScope scope, const ContainerSpec& container, std::s
     : ScopedTransform(std::move(scope), container, std::move(updated_at)),
       value_map_(container.value_map) {}
 
-TransformResult RemapEnum::apply_in_scope(rapidjson::Value& document,
-                                          rapidjson::Document::AllocatorType& allocator,
-                                          Mode mode,
-                                          std::string_view,
-                                          TransformResult result) const {
-  rapidjson::Value* value = find_mutable(document, fields_[0]);
+TransformResult RemapEnum::apply_in_scope(const InScope& in, TransformResult result) const {
+  rapidjson::Value* value = find_mutable(in.document, fields_[0]);
   if (is_missing(value)) {
     result.fields[0] = FieldOutcome::kSkipped;
     return result;
@@ -44,9 +40,9 @@ TransformResult RemapEnum::apply_in_scope(rapidjson::Value& document,
   }
   result.fields[0] = FieldOutcome::kRewritten;
   result.outcome = Outcome::kRewritten;
-  if (mode == Mode::kDryRun) return result;
+  if (in.mode == Mode::kDryRun) return result;
   value->SetString(mapped->second.data(), static_cast<rapidjson::SizeType>(mapped->second.size()),
-                   allocator);
+                   in.allocator);
   return result;
 }
 

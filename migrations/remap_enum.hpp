@@ -17,11 +17,7 @@ class RemapEnum final : public ScopedTransform {
 
  private:
   RemapEnum(DocumentScope scope, const ContainerSpec& container, std::string updated_at);
-  TransformResult apply_in_scope(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode,
-                                 std::string_view owner,
-                                 TransformResult result) const override;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
   std::vector<std::pair<std::string, std::string>> value_map_;
 };

@@ -21,16 +21,12 @@ RemoveField::RemoveField(DocumentScope scope,
     : ScopedTransform(std::move(scope), container, std::move(updated_at)),
       require_field_(container.require_field) {}
 
-TransformResult RemoveField::apply_in_scope(rapidjson::Value& document,
-                                            rapidjson::Document::AllocatorType&,
-                                            Mode mode,
-                                            std::string_view,
-                                            TransformResult result) const {
-  if (common::find_member(document, fields_[0]) == nullptr) {
+TransformResult RemoveField::apply_in_scope(const InScope& in, TransformResult result) const {
+  if (common::find_member(in.document, fields_[0]) == nullptr) {
     result.fields[0] = FieldOutcome::kSkipped;
     return result;
   }
-  if (is_missing(common::find_member(document, require_field_))) {
+  if (is_missing(common::find_member(in.document, require_field_))) {
     result.fields[0] = FieldOutcome::kError;
     result.outcome = Outcome::kError;
     result.detail =
@@ -39,8 +35,8 @@ TransformResult RemoveField::apply_in_scope(rapidjson::Value& document,
   }
   result.fields[0] = FieldOutcome::kRewritten;
   result.outcome = Outcome::kRewritten;
-  if (mode == Mode::kDryRun) return result;
-  document.RemoveMember(fields_[0].c_str());
+  if (in.mode == Mode::kDryRun) return result;
+  in.document.RemoveMember(fields_[0].c_str());
   return result;
 }
 

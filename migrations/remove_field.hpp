@@ -16,11 +16,7 @@ class RemoveField final : public ScopedTransform {
 
  private:
   RemoveField(DocumentScope scope, const ContainerSpec& container, std::string updated_at);
-  TransformResult apply_in_scope(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode,
-                                 std::string_view owner,
-                                 TransformResult result) const override;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
   std::string require_field_;
 };

@@ -34,7 +34,7 @@ TransformResult ScopedTransform::apply(rapidjson::Value& document,
     result.fields.assign(fields_.size(), FieldOutcome::kSkipped);
     return result;
   }
-  result = apply_in_scope(document, allocator, mode, check.owner, std::move(result));
+  result = apply_in_scope({document, allocator, mode, check.owner}, std::move(result));
   if (result.outcome == Outcome::kRewritten && mode == Mode::kLive && !updated_at_.empty()) {
     stamp_updated_at(document, allocator, updated_at_);
   }

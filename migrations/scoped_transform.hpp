@@ -34,13 +34,15 @@ class ScopedTransform : public Transform {
 
   /// Why the kind refuses every document in `mode` (e.g. a live run without keys), or empty.
   virtual std::string refusal(Mode) const { return {}; }
-  /// The kind's work on a document in scope; `result.fields` starts all kUntouched. `owner` is
-  /// the owner's id for kinds keyed by owner.
-  virtual TransformResult apply_in_scope(rapidjson::Value& document,
-                                         rapidjson::Document::AllocatorType& allocator,
-                                         Mode mode,
-                                         std::string_view owner,
-                                         TransformResult result) const = 0;
+  /// A document past the scope check, and what the kind's work needs with it.
+  struct InScope {
+    rapidjson::Value& document;
+    rapidjson::Document::AllocatorType& allocator;
+    Mode mode;
+    std::string_view owner;  ///< the owner's id, for kinds keyed by owner
+  };
+  /// The kind's work; `result.fields` starts all kUntouched.
+  virtual TransformResult apply_in_scope(const InScope& in, TransformResult result) const = 0;
 
   std::vector<std::string> fields_;
 

@@ -24,14 +24,10 @@ Verify::Verify(DocumentScope scope, const ContainerSpec& container, const crypto
       context_(container.context),
       keyring_(keyring) {}
 
-TransformResult Verify::apply_in_scope(rapidjson::Value& document,
-                                       rapidjson::Document::AllocatorType&,
-                                       Mode,
-                                       std::string_view owner,
-                                       TransformResult result) const {
-  const std::string aad = crypto::make_aad(context_, owner);
+TransformResult Verify::apply_in_scope(const InScope& in, TransformResult result) const {
+  const std::string aad = crypto::make_aad(context_, in.owner);
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    const rapidjson::Value* value = common::find_member(document, fields_[i]);
+    const rapidjson::Value* value = common::find_member(in.document, fields_[i]);
     if (is_missing(value)) {
       result.fields[i] = FieldOutcome::kSkipped;
       continue;

@@ -19,11 +19,7 @@ class Verify final : public ScopedTransform {
  private:
   Verify(DocumentScope scope, const ContainerSpec& container, const crypto::Keyring& keyring);
   /// Outcome kUnchanged: findings are per field.
-  TransformResult apply_in_scope(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode,
-                                 std::string_view owner,
-                                 TransformResult result) const override;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
   std::string context_;
   const crypto::Keyring& keyring_;
