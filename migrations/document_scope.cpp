@@ -39,18 +39,21 @@ rapidjson::Value* find_mutable(rapidjson::Value& object, std::string_view name) 
 
 bool is_missing(const rapidjson::Value* value) { return value == nullptr || value->IsNull(); }
 
+common::Unexpected<common::Error> invalid_container(const ContainerSpec& container,
+                                                    std::string_view message) {
+  return common::fail("invalid_manifest",
+                      "container " + container.name + ": " + std::string(message));
+}
+
 common::Result<DocumentScope> DocumentScope::create(const ContainerSpec& container,
                                                     bool keyed_by_owner) {
   auto segments = split_path(container.partition_key_path);
   if (!segments) {
-    return common::fail("invalid_manifest", "container " + container.name +
-                                                ": partition key path \"" +
-                                                container.partition_key_path +
-                                                "\" must look like /field or /field/nested");
+    return invalid_container(container, "partition key path \"" + container.partition_key_path +
+                                            "\" must look like /field or /field/nested");
   }
   if (keyed_by_owner && container.user_id_field.empty()) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": the user id field must not be empty");
+    return invalid_container(container, "the user id field must not be empty");
   }
   DocumentScope scope;
   scope.partition_key_segments_ = std::move(*segments);

@@ -26,6 +26,10 @@ rapidjson::Value* find_mutable(rapidjson::Value& object, std::string_view name);
 /// Absent or null: what every kind treats as "missing".
 bool is_missing(const rapidjson::Value* value);
 
+/// The "invalid_manifest" error "container <name>: <message>".
+common::Unexpected<common::Error> invalid_container(const ContainerSpec& container,
+                                                    std::string_view message);
+
 class DocumentScope {
  public:
   /// Errors (code "invalid_manifest") name the container and the partition key path.

@@ -4,14 +4,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "migrations/transform.hpp"
+#include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
 /// Encrypts ContainerSpec::fields in place, keyed by the owner in ContainerSpec::user_id_field.
-class EncryptFields final : public Transform {
+class EncryptFields final : public SealingTransform {
  public:
   /// Validates `container` (fields, context, owner field, partition key path; no field may be
   /// one that must stay plaintext) and builds the transform. A null `keyring` classifies only.
@@ -19,25 +18,9 @@ class EncryptFields final : public Transform {
                                                            const crypto::Keyring* keyring,
                                                            crypto::IvSource iv_source);
 
-  const std::vector<std::string>& fields() const override { return fields_; }
-  using Transform::apply;
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override;
-
  private:
-  EncryptFields(const ContainerSpec& container,
-                std::vector<std::string> partition_key_segments,
-                const crypto::Keyring* keyring,
-                crypto::IvSource iv_source);
-
-  std::vector<std::string> fields_;
-  std::vector<std::string> partition_key_segments_;
-  std::string context_;
-  std::string user_id_field_;
-  std::vector<std::string> skip_owners_;
-  const crypto::Keyring* keyring_;
-  crypto::IvSource iv_source_;
+  using SealingTransform::SealingTransform;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 };
 
 }  // namespace backfilld::migrations

@@ -14,12 +14,7 @@ void parse(const rapidjson::Value& json,
            const std::string& path,
            ContainerSpec& spec,
            Problems& problems) {
-  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
-  const std::string field = top_level_field(json, "field", path, problems);
-  if (!field.empty() &&
-      check_writable(field, member_path(path, "field"), partition_key, problems)) {
-    spec.fields = {field};
-  }
+  const std::string field = changed_field(json, "field", path, spec, problems);
   const auto* value = common::find_member(json, "value");
   const bool from = common::find_member(json, "fromField") != nullptr;
   if ((value == nullptr) == !from) {
@@ -34,15 +29,11 @@ void parse(const rapidjson::Value& json,
     spec.value_json = common::to_json(*value);
     return;
   }
-  spec.from_field = top_level_field(json, "fromField", path, problems);
-  if (!spec.from_field.empty() && spec.from_field == field) {
-    problems.add(member_path(path, "fromField"), "must differ from \"field\"");
-  }
+  spec.from_field = other_field(json, "fromField", path, field, problems);
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   if (!spec.from_field.empty()) {
     out.AddMember("fromField", string_value(spec.from_field, allocator), allocator);
     return;

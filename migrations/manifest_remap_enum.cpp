@@ -14,12 +14,7 @@ void parse(const rapidjson::Value& json,
            const std::string& path,
            ContainerSpec& spec,
            Problems& problems) {
-  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
-  const std::string field = top_level_field(json, "field", path, problems);
-  if (!field.empty() &&
-      check_writable(field, member_path(path, "field"), partition_key, problems)) {
-    spec.fields = {field};
-  }
+  const std::string field = changed_field(json, "field", path, spec, problems);
   const std::string map_path = member_path(path, "map");
   const auto* map = required_member(json, "map", map_path, problems);
   if (map == nullptr) return;
@@ -57,8 +52,7 @@ void parse(const rapidjson::Value& json,
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   rapidjson::Value map(rapidjson::kObjectType);
   for (const auto& [from, to] : spec.value_map) {
     map.AddMember(string_value(from, allocator), string_value(to, allocator), allocator);

@@ -12,21 +12,12 @@ void parse(const rapidjson::Value& json,
            const std::string& path,
            ContainerSpec& spec,
            Problems& problems) {
-  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
-  const std::string field = top_level_field(json, "field", path, problems);
-  if (!field.empty() &&
-      check_writable(field, member_path(path, "field"), partition_key, problems)) {
-    spec.fields = {field};
-  }
-  spec.require_field = top_level_field(json, "requireField", path, problems);
-  if (!spec.require_field.empty() && spec.require_field == field) {
-    problems.add(member_path(path, "requireField"), "must differ from \"field\"");
-  }
+  const std::string field = changed_field(json, "field", path, spec, problems);
+  spec.require_field = other_field(json, "requireField", path, field, problems);
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
-  out.AddMember("field", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("field", changed_field_value(spec, allocator), allocator);
   out.AddMember("requireField", string_value(spec.require_field, allocator), allocator);
 }
 

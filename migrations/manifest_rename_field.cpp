@@ -13,21 +13,17 @@ void parse(const rapidjson::Value& json,
            const std::string& path,
            ContainerSpec& spec,
            Problems& problems) {
-  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
   spec.from_field = top_level_field(json, "from", path, problems);
-  const std::string to = top_level_field(json, "to", path, problems);
-  if (to.empty() || !check_writable(to, member_path(path, "to"), partition_key, problems)) return;
-  if (to == spec.from_field) {
+  const std::string to = changed_field(json, "to", path, spec, problems);
+  if (!spec.fields.empty() && to == spec.from_field) {
     problems.add(member_path(path, "to"), "must differ from \"from\"");
-    return;
+    spec.fields.clear();
   }
-  spec.fields = {to};
 }
 
 void write(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator) {
   out.AddMember("from", string_value(spec.from_field, allocator), allocator);
-  out.AddMember("to", string_value(spec.fields.empty() ? "" : spec.fields[0], allocator),
-                allocator);
+  out.AddMember("to", changed_field_value(spec, allocator), allocator);
 }
 
 }  // namespace

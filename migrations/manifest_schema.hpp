@@ -84,6 +84,26 @@ bool check_writable(const std::string& field,
                     std::string_view partition_key,
                     Problems& problems);
 
+/// The one field a schema kind changes, read from `json[key]` into `spec.fields` unless it is
+/// absent, not a top-level field or preserved by every backfill (each a recorded problem).
+/// Returns the name as read: "" when absent or not a name.
+std::string changed_field(const rapidjson::Value& json,
+                          std::string_view key,
+                          const std::string& path,
+                          ContainerSpec& spec,
+                          Problems& problems);
+
+/// Another top-level field at `json[key]` that must differ from `field`, the one changed; ""
+/// and a recorded problem when it is absent or not a name.
+std::string other_field(const rapidjson::Value& json,
+                        std::string_view key,
+                        const std::string& path,
+                        std::string_view field,
+                        Problems& problems);
+
+/// What write() stores for the one field a schema kind changes.
+rapidjson::Value changed_field_value(const ContainerSpec& spec, Allocator& allocator);
+
 /// An array of unique non-empty strings under `path` (non-empty unless `allow_empty_array`),
 /// each also passing `check(item, item_path)`.
 template <class Check>

@@ -18,51 +18,20 @@ struct Wiped {
 common::Result<std::unique_ptr<Transform>> Rekey::create(const ContainerSpec& container,
                                                          const crypto::Keyring* keyring,
                                                          crypto::IvSource iv_source) {
-  auto scope = DocumentScope::create(container, true);
+  const bool complete = !container.fields.empty() && !container.context.empty() && iv_source;
+  auto scope = checked_scope(container, true, complete ? "" : "needs fields and a context");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.empty() || container.context.empty() || !iv_source) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs fields and a context");
-  }
   return std::unique_ptr<Transform>(
-      new Rekey(std::move(*scope), container, keyring, std::move(iv_source)));
+      new Rekey(std::move(*scope), container, keyring, std::move(iv_source), kRekeyKind));
 }
 
-Rekey::Rekey(DocumentScope scope,
-             const ContainerSpec& container,
-             const crypto::Keyring* keyring,
-             crypto::IvSource iv_source)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
-      context_(container.context),
-      keyring_(keyring),
-      iv_source_(std::move(iv_source)) {}
-
-TransformResult Rekey::apply(rapidjson::Value& document,
-                             rapidjson::Document::AllocatorType& allocator,
-                             Mode mode) const {
-  TransformResult result{
-      Outcome::kUnchanged, std::vector<FieldOutcome>(fields_.size(), FieldOutcome::kUntouched), {}};
-  if (mode == Mode::kLive && keyring_ == nullptr) {
-    result.outcome = Outcome::kError;
-    result.detail = "a live rekey run needs a keyring and has none";
-    return result;
-  }
-  const auto check = scope_.check(document);
-  if (check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
-  if (check.owner_skipped) {
-    result.fields.assign(fields_.size(), FieldOutcome::kSkipped);
-    return result;
-  }
-  const std::string aad = crypto::make_aad(context_, check.owner);
+TransformResult Rekey::apply_in_scope(const InScope& in, TransformResult result) const {
+  const std::string aad = crypto::make_aad(context_, in.owner);
   // Every field is resealed before any is replaced, so a failure leaves the document as it was.
   std::vector<std::pair<rapidjson::Value*, rapidjson::Value>> resealed;
   std::string problems;
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    rapidjson::Value* value = find_mutable(document, fields_[i]);
+    rapidjson::Value* value = find_mutable(in.document, fields_[i]);
     if (is_missing(value)) {
       result.fields[i] = FieldOutcome::kSkipped;
       continue;
@@ -91,7 +60,7 @@ TransformResult Rekey::apply(rapidjson::Value& document,
     }
     Wiped plaintext{std::move(*opened)};
     result.fields[i] = FieldOutcome::kRewritten;
-    if (mode == Mode::kDryRun) continue;
+    if (in.mode == Mode::kDryRun) continue;
     auto sealed = crypto::seal(*keyring_, plaintext.text, aad, iv_source_());
     if (!sealed) {
       result.fields[i] = FieldOutcome::kError;
@@ -100,7 +69,7 @@ TransformResult Rekey::apply(rapidjson::Value& document,
       continue;
     }
     rapidjson::Value out;
-    crypto::write_envelope(*sealed, out, allocator);
+    crypto::write_envelope(*sealed, out, in.allocator);
     resealed.emplace_back(value, std::move(out));
   }
   if (!problems.empty()) {

@@ -5,37 +5,21 @@
 /// only in memory and are wiped after sealing.
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "migrations/document_scope.hpp"
-#include "migrations/transform.hpp"
+#include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
-class Rekey final : public Transform {
+class Rekey final : public SealingTransform {
  public:
   /// A null `keyring` classifies by kid only (a dry run without keys).
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
                                                            const crypto::Keyring* keyring,
                                                            crypto::IvSource iv_source);
 
-  const std::vector<std::string>& fields() const override { return fields_; }
-  using Transform::apply;
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override;
-
  private:
-  Rekey(DocumentScope scope,
-        const ContainerSpec& container,
-        const crypto::Keyring* keyring,
-        crypto::IvSource iv_source);
-
-  DocumentScope scope_;
-  std::vector<std::string> fields_;
-  std::string context_;
-  const crypto::Keyring* keyring_;
-  crypto::IvSource iv_source_;
+  using SealingTransform::SealingTransform;
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 };
 
 }  // namespace backfilld::migrations

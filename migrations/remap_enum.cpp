@@ -8,31 +8,20 @@ namespace backfilld::migrations {
 
 common::Result<std::unique_ptr<Transform>> RemapEnum::create(const ContainerSpec& container,
                                                              std::string updated_at) {
-  auto scope = DocumentScope::create(container, false);
+  auto scope = checked_scope(
+      container, false,
+      container.fields.size() != 1 || container.value_map.empty() ? "needs field and map" : "");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.size() != 1 || container.value_map.empty()) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs field and map");
-  }
   return std::unique_ptr<Transform>(
       new RemapEnum(std::move(*scope), container, std::move(updated_at)));
 }
 
 RemapEnum::RemapEnum(DocumentScope scope, const ContainerSpec& container, std::string updated_at)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
-      value_map_(container.value_map),
-      updated_at_(std::move(updated_at)) {}
+    : ScopedTransform(std::move(scope), container, std::move(updated_at)),
+      value_map_(container.value_map) {}
 
-TransformResult RemapEnum::apply(rapidjson::Value& document,
-                                 rapidjson::Document::AllocatorType& allocator,
-                                 Mode mode) const {
-  TransformResult result{Outcome::kUnchanged, {FieldOutcome::kUntouched}, {}};
-  if (auto check = scope_.check(document); check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
-  rapidjson::Value* value = find_mutable(document, fields_[0]);
+TransformResult RemapEnum::apply_in_scope(const InScope& in, TransformResult result) const {
+  rapidjson::Value* value = find_mutable(in.document, fields_[0]);
   if (is_missing(value)) {
     result.fields[0] = FieldOutcome::kSkipped;
     return result;
@@ -51,10 +40,9 @@ TransformResult RemapEnum::apply(rapidjson::Value& document,
   }
   result.fields[0] = FieldOutcome::kRewritten;
   result.outcome = Outcome::kRewritten;
-  if (mode == Mode::kDryRun) return result;
+  if (in.mode == Mode::kDryRun) return result;
   value->SetString(mapped->second.data(), static_cast<rapidjson::SizeType>(mapped->second.size()),
-                   allocator);
-  if (!updated_at_.empty()) stamp_updated_at(document, allocator, updated_at_);
+                   in.allocator);
   return result;
 }
 

@@ -6,29 +6,20 @@
 #include <utility>
 #include <vector>
 
-#include "migrations/document_scope.hpp"
-#include "migrations/transform.hpp"
+#include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
-class RemapEnum final : public Transform {
+class RemapEnum final : public ScopedTransform {
  public:
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
                                                            std::string updated_at);
 
-  const std::vector<std::string>& fields() const override { return fields_; }
-  using Transform::apply;
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override;
-
  private:
   RemapEnum(DocumentScope scope, const ContainerSpec& container, std::string updated_at);
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
-  DocumentScope scope_;
-  std::vector<std::string> fields_;  ///< the one field remapped
   std::vector<std::pair<std::string, std::string>> value_map_;
-  std::string updated_at_;
 };
 
 }  // namespace backfilld::migrations

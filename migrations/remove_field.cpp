@@ -6,12 +6,11 @@ namespace backfilld::migrations {
 
 common::Result<std::unique_ptr<Transform>> RemoveField::create(const ContainerSpec& container,
                                                                std::string updated_at) {
-  auto scope = DocumentScope::create(container, false);
+  auto scope = checked_scope(container, false,
+                             container.fields.size() != 1 || container.require_field.empty()
+                                 ? "needs field and requireField"
+                                 : "");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.size() != 1 || container.require_field.empty()) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs field and requireField");
-  }
   return std::unique_ptr<Transform>(
       new RemoveField(std::move(*scope), container, std::move(updated_at)));
 }
@@ -19,24 +18,15 @@ common::Result<std::unique_ptr<Transform>> RemoveField::create(const ContainerSp
 RemoveField::RemoveField(DocumentScope scope,
                          const ContainerSpec& container,
                          std::string updated_at)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
-      require_field_(container.require_field),
-      updated_at_(std::move(updated_at)) {}
+    : ScopedTransform(std::move(scope), container, std::move(updated_at)),
+      require_field_(container.require_field) {}
 
-TransformResult RemoveField::apply(rapidjson::Value& document,
-                                   rapidjson::Document::AllocatorType& allocator,
-                                   Mode mode) const {
-  TransformResult result{Outcome::kUnchanged, {FieldOutcome::kUntouched}, {}};
-  if (auto check = scope_.check(document); check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
-  if (common::find_member(document, fields_[0]) == nullptr) {
+TransformResult RemoveField::apply_in_scope(const InScope& in, TransformResult result) const {
+  if (common::find_member(in.document, fields_[0]) == nullptr) {
     result.fields[0] = FieldOutcome::kSkipped;
     return result;
   }
-  if (is_missing(common::find_member(document, require_field_))) {
+  if (is_missing(common::find_member(in.document, require_field_))) {
     result.fields[0] = FieldOutcome::kError;
     result.outcome = Outcome::kError;
     result.detail =
@@ -45,9 +35,8 @@ TransformResult RemoveField::apply(rapidjson::Value& document,
   }
   result.fields[0] = FieldOutcome::kRewritten;
   result.outcome = Outcome::kRewritten;
-  if (mode == Mode::kDryRun) return result;
-  document.RemoveMember(fields_[0].c_str());
-  if (!updated_at_.empty()) stamp_updated_at(document, allocator, updated_at_);
+  if (in.mode == Mode::kDryRun) return result;
+  in.document.RemoveMember(fields_[0].c_str());
   return result;
 }
 

@@ -4,31 +4,21 @@
 /// (the engine also refuses to start while any such document exists: docs/MANIFEST.md).
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "migrations/document_scope.hpp"
-#include "migrations/transform.hpp"
+#include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
-class RemoveField final : public Transform {
+class RemoveField final : public ScopedTransform {
  public:
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
                                                            std::string updated_at);
 
-  const std::vector<std::string>& fields() const override { return fields_; }
-  using Transform::apply;
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override;
-
  private:
   RemoveField(DocumentScope scope, const ContainerSpec& container, std::string updated_at);
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
-  DocumentScope scope_;
-  std::vector<std::string> fields_;  ///< the one field removed
   std::string require_field_;
-  std::string updated_at_;
 };
 
 }  // namespace backfilld::migrations

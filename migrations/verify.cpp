@@ -13,38 +13,21 @@ common::Result<std::unique_ptr<Transform>> Verify::create(const ContainerSpec& c
                         "verify needs the keyring (FIELD_ENCRYPT_KEY_PROVIDER), even "
                         "for a dry run: it decrypts to check");
   }
-  auto scope = DocumentScope::create(container, true);
+  const bool complete = !container.fields.empty() && !container.context.empty();
+  auto scope = checked_scope(container, true, complete ? "" : "needs fields and a context");
   if (!scope) return common::Unexpected{scope.error()};
-  if (container.fields.empty() || container.context.empty()) {
-    return common::fail("invalid_manifest",
-                        "container " + container.name + ": needs fields and a context");
-  }
   return std::unique_ptr<Transform>(new Verify(std::move(*scope), container, *keyring));
 }
 
 Verify::Verify(DocumentScope scope, const ContainerSpec& container, const crypto::Keyring& keyring)
-    : scope_(std::move(scope)),
-      fields_(container.fields),
+    : ScopedTransform(std::move(scope), container),
       context_(container.context),
       keyring_(keyring) {}
 
-TransformResult Verify::apply(rapidjson::Value& document,
-                              rapidjson::Document::AllocatorType&,
-                              Mode) const {
-  TransformResult result{
-      Outcome::kUnchanged, std::vector<FieldOutcome>(fields_.size(), FieldOutcome::kUntouched), {}};
-  const auto check = scope_.check(document);
-  if (check.problem) {
-    result.outcome = *check.problem;
-    return result;
-  }
-  if (check.owner_skipped) {
-    result.fields.assign(fields_.size(), FieldOutcome::kSkipped);
-    return result;
-  }
-  const std::string aad = crypto::make_aad(context_, check.owner);
+TransformResult Verify::apply_in_scope(const InScope& in, TransformResult result) const {
+  const std::string aad = crypto::make_aad(context_, in.owner);
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    const rapidjson::Value* value = common::find_member(document, fields_[i]);
+    const rapidjson::Value* value = common::find_member(in.document, fields_[i]);
     if (is_missing(value)) {
       result.fields[i] = FieldOutcome::kSkipped;
       continue;

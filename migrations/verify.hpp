@@ -6,30 +6,21 @@
 /// text is wiped at once and never reported.
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "migrations/document_scope.hpp"
-#include "migrations/transform.hpp"
+#include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
-class Verify final : public Transform {
+class Verify final : public ScopedTransform {
  public:
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
                                                            const crypto::Keyring* keyring);
 
-  const std::vector<std::string>& fields() const override { return fields_; }
-  using Transform::apply;
-  /// Outcome kUnchanged (findings are per field), or the document-level problem.
-  TransformResult apply(rapidjson::Value& document,
-                        rapidjson::Document::AllocatorType& allocator,
-                        Mode mode) const override;
-
  private:
   Verify(DocumentScope scope, const ContainerSpec& container, const crypto::Keyring& keyring);
+  /// Outcome kUnchanged: findings are per field.
+  TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 
-  DocumentScope scope_;
-  std::vector<std::string> fields_;
   std::string context_;
   const crypto::Keyring& keyring_;
 };

@@ -38,13 +38,10 @@ fail() {
 
 endpoint="$(<"$state/endpoint")"
 ca="$state/cert.pem"
-export COSMOS_ENDPOINT="$endpoint" COSMOS_CA_FILE="$ca" COSMOS_DATABASE="$db"
-COSMOS_KEY="$(cd "$src/deploy/local" && node --input-type=module \
-  -e 'import { kEmulatorKey } from "./admin.mjs"; process.stdout.write(kEmulatorKey)')"
-export COSMOS_KEY FIELD_ENCRYPT_ENABLED=true FIELD_ENCRYPT_KEY_PROVIDER=file
-export FIELD_ENCRYPT_KEYRING_FILE="$work/keyring.json"
+source "$src/tests/e2e/backfilld_env.sh"
+backfilld_env "$endpoint" "$ca" "$db" "$work/keyring.json"
 export BACKFILLD_API_TOKEN="$(openssl rand -hex 16)"
-unset FIELD_ENCRYPT_KEY FIELD_ENCRYPT_KEY_ID BACKFILLD_API_TOKEN_FILE
+unset BACKFILLD_API_TOKEN_FILE
 (umask 077 && printf '{"primary": "k1", "keys": {"k1": "%s"}}\n' "$(openssl rand -base64 32)" >"$FIELD_ENCRYPT_KEYRING_FILE")
 
 "$src/deploy/local/cosmos.sh" notelett "$state" "$db" >/dev/null

@@ -42,13 +42,10 @@ fail() { log "FAIL: $*"; [[ -f "$work/daemon.log" ]] && tail -n 30 "$work/daemon
 endpoint="$(<"$state/endpoint")"
 ca="$state/cert.pem"
 per_container=400
-export COSMOS_ENDPOINT="$endpoint" COSMOS_CA_FILE="$ca" COSMOS_DATABASE="$db"
-COSMOS_KEY="$(cd "$src/deploy/local" && node --input-type=module \
-  -e 'import { kEmulatorKey } from "./admin.mjs"; process.stdout.write(kEmulatorKey)')"
-export COSMOS_KEY FIELD_ENCRYPT_ENABLED=true FIELD_ENCRYPT_KEY_PROVIDER=file
-export FIELD_ENCRYPT_KEYRING_FILE="$work/keyring.json"
+source "$src/tests/e2e/backfilld_env.sh"
+backfilld_env "$endpoint" "$ca" "$db" "$work/keyring.json"
 export BACKFILLD_API_TOKEN="$(openssl rand -hex 16)"
-unset FIELD_ENCRYPT_KEY FIELD_ENCRYPT_KEY_ID BACKFILLD_API_TOKEN_FILE
+unset BACKFILLD_API_TOKEN_FILE
 
 k1="$(head -c 32 /dev/zero | tr '\0' '\7' | base64 -w0)"
 (umask 077 && printf '{"primary": "k2", "keys": {"k1": "%s", "k2": "%s"}}\n' "$k1" \

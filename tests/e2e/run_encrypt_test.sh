@@ -67,15 +67,9 @@ per_container=400
 body_bytes=1000
 huge_bytes=0  # > 0: one document per container with that many bytes of mapped text (seed.mjs)
 
-# The environment of every backfilld run. The local server checks no signature; sign with the
-# emulator's published key as admin.mjs does.
-export COSMOS_ENDPOINT="$endpoint" COSMOS_CA_FILE="$ca" COSMOS_DATABASE="$db"
-COSMOS_KEY="$(cd "$src/deploy/local" && node --input-type=module \
-  -e 'import { kEmulatorKey } from "./admin.mjs"; process.stdout.write(kEmulatorKey)')"
-export COSMOS_KEY
-export FIELD_ENCRYPT_ENABLED=true FIELD_ENCRYPT_KEY_PROVIDER=file
-export FIELD_ENCRYPT_KEYRING_FILE="$work/keyring.json"
-unset FIELD_ENCRYPT_KEY FIELD_ENCRYPT_KEY_ID
+# The environment of every backfilld run.
+source "$here/backfilld_env.sh"
+backfilld_env "$endpoint" "$ca" "$db" "$work/keyring.json"
 
 # Keyring: k2 (random, primary) encrypts; k1 is the key seed.mjs used for the values it seeded
 # already encrypted (its default: 32 bytes of 0x07), so they stay decryptable.
