@@ -325,12 +325,11 @@ common::Result<Manifest> load_manifest_file(const std::string& path) {
     return invalid(where + "cannot read: " + std::strerror(errno));
   }
   rapidjson::Document document;
-  document.Parse<common::kJsonParseFlags>(text.data(), text.size());
-  if (document.HasParseError()) {
-    const std::size_t offset = document.GetErrorOffset();
+  if (const rapidjson::ParseResult parsed = common::parse_exact(document, text); parsed.IsError()) {
+    const std::size_t offset = parsed.Offset();
     return invalid(where + "invalid JSON at offset " + std::to_string(offset) + " (" +
                    line_and_column(text, offset) +
-                   "): " + rapidjson::GetParseError_En(document.GetParseError()));
+                   "): " + rapidjson::GetParseError_En(parsed.Code()));
   }
   auto manifest = parse_manifest(document);
   if (!manifest) return invalid(where + manifest.error().message);

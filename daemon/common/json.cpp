@@ -3,7 +3,13 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <vector>
 
 namespace backfilld::common {
@@ -74,25 +80,93 @@ class LoneHighSurrogatesAsBytes {
   std::vector<std::size_t> replaced_before_;  ///< offsets in text_ just after each replacement
 };
 
+/// Forwards a reader's events to a document, converting every number from its text with
+/// std::from_chars (correctly rounded, no undefined behaviour) the way RapidJSON classifies
+/// numbers: integers as int64 or uint64 while they fit, everything else as a double.
+class ExactNumbers {
+ public:
+  explicit ExactNumbers(rapidjson::Document& document) : document_(document) {}
+
+  bool Null() { return document_.Null(); }
+  bool Bool(bool b) { return document_.Bool(b); }
+  bool Int(int i) { return document_.Int(i); }
+  bool Uint(unsigned u) { return document_.Uint(u); }
+  bool Int64(std::int64_t i) { return document_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return document_.Uint64(u); }
+  bool Double(double d) { return document_.Double(d); }
+  bool String(const char* text, rapidjson::SizeType length, bool copy) {
+    return document_.String(text, length, copy);
+  }
+  bool StartObject() { return document_.StartObject(); }
+  bool Key(const char* text, rapidjson::SizeType length, bool copy) {
+    return document_.Key(text, length, copy);
+  }
+  bool EndObject(rapidjson::SizeType members) { return document_.EndObject(members); }
+  bool StartArray() { return document_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return document_.EndArray(elements); }
+
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool /*copy*/) {
+    const char* end = text + length;
+    const bool integer =
+        std::find_if(text, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end;
+    if (integer && *text == '-') {
+      std::int64_t value = 0;
+      if (std::from_chars(text, end, value).ec == std::errc()) return document_.Int64(value);
+    } else if (integer) {
+      std::uint64_t value = 0;
+      if (std::from_chars(text, end, value).ec == std::errc()) return document_.Uint64(value);
+    }
+    double value = 0;
+    const auto [stop, error] = std::from_chars(text, end, value);
+    if (error == std::errc::result_out_of_range) {
+      // Too small underflows to (signed) zero, as in JavaScript; too large is refused, as
+      // RapidJSON refuses it (JavaScript would read Infinity, which JSON cannot write back).
+      const double magnitude = std::strtod(std::string(text, length).c_str(), nullptr);
+      if (std::isinf(magnitude)) return false;
+      value = *text == '-' ? -0.0 : 0.0;
+    } else if (error != std::errc() || stop != end) {
+      return false;
+    }
+    return document_.Double(value);
+  }
+
+ private:
+  rapidjson::Document& document_;
+};
+
 }  // namespace
+
+rapidjson::ParseResult parse_exact(rapidjson::Document& document, std::string_view text) {
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document& target) {
+    ExactNumbers handler(target);
+    rapidjson::MemoryStream bytes(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+    rapidjson::Reader reader;
+    result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+    return !result.IsError();
+  };
+  document.Populate(generate);
+  return result;
+}
 
 Result<rapidjson::Document> parse_json(std::string_view text) {
   rapidjson::Document document;
-  document.Parse<kJsonParseFlags>(text.data(), text.size());
-  std::size_t error_offset = document.GetErrorOffset();
-  if (document.GetParseError() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
+  rapidjson::ParseResult result = parse_exact(document, text);
+  std::size_t error_offset = result.Offset();
+  if (result.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
     // RapidJSON (no flag changes this) refuses a high surrogate escape without its low half, which
     // a JavaScript string may hold and JSON.stringify writes. As bytes it stores them as CESU-8,
     // as it stores a lone "\udc00", and append_json writes both back as the escapes they were.
     const LoneHighSurrogatesAsBytes rewritten(text);
     document = rapidjson::Document();
-    document.Parse<kJsonParseFlags>(rewritten.text().data(), rewritten.text().size());
-    error_offset = rewritten.original_offset(document.GetErrorOffset());
+    result = parse_exact(document, rewritten.text());
+    error_offset = rewritten.original_offset(result.Offset());
   }
-  if (document.HasParseError()) {
+  if (result.IsError()) {
     return fail("invalid_json", std::string("invalid JSON at offset ") +
                                     std::to_string(error_offset) + ": " +
-                                    rapidjson::GetParseError_En(document.GetParseError()));
+                                    rapidjson::GetParseError_En(result.Code()));
   }
   return document;
 }

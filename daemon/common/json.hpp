@@ -12,8 +12,12 @@
 
 namespace backfilld::common {
 
-/// Flags every parse uses: doubles round-trip exactly, so rewritten documents keep their numbers.
-inline constexpr unsigned kJsonParseFlags = rapidjson::kParseFullPrecisionFlag;
+/// Parses `text` into `document` as RapidJSON does, except numbers: each is converted from its
+/// text by std::from_chars (correctly rounded, so doubles round-trip exactly). RapidJSON 1.1's
+/// own full-precision conversion computes garbage, through undefined behaviour, for some numbers
+/// ("0e40", 20-digit significands; found by tests/fuzz/manifest_fuzz). Integers that fit are
+/// int64 or uint64, the rest doubles; a number too large for a double is an error.
+rapidjson::ParseResult parse_exact(rapidjson::Document& document, std::string_view text);
 
 /// Parses `text`, accepting all that JSON.stringify writes: a lone surrogate escape, high or
 /// low, is stored as its CESU-8 bytes (append_json writes it back as the escape). The error
