@@ -77,22 +77,14 @@ scenario_crashloop() {
   per_container=2000
   seed_db
   make_keyring
-  local m="$work/manifest.json" round at pid rc kills=${CRASH_KILLS:-10} ms
+  local m="$work/manifest.json" round at kills=${CRASH_KILLS:-10} ms
   manifest "$m" raised >/dev/null
   for ((round = 1; round <= kills; round += 1)); do
     # Each run rescans from the start and skips what is already encrypted: a random batch within
     # the first few hundred, then a random 0-30 ms more, so the kill lands inside a batch.
     at=$((1 + RANDOM % 300))
     ms=$((RANDOM % 30))
-    "$backfilld" run --manifest "$m" --batch-size 20 >"$work/kill$round.json" 2>"$work/kill$round.log" &
-    bg_pid=$!
-    pid=$bg_pid
-    wait_batches "$work/kill$round.log" "$pid" "$at" 60
-    sleep "0.0$(printf '%02d' "$ms")"
-    kill -KILL "$pid"
-    rc=0
-    wait "$pid" || rc=$?
-    bg_pid=""
+    interrupt KILL "kill$round" "$at" "$m" "0.0$(printf '%02d' "$ms")"
     ((rc == 137)) || fail "SIGKILL round $round: exit $rc, want 137 (killed)"
     log "run $round killed after batch $at + $ms ms"
   done

@@ -155,6 +155,20 @@ wait_batches() {
   done
 }
 
+# interrupt SIGNAL NAME AT MANIFEST [DELAY]: `backfilld run` in pages of 20, sent SIGNAL once its
+# log shows batch AT (and DELAY seconds more); summary $work/NAME.json, log $work/NAME.log, exit
+# code in $rc.
+interrupt() {
+  "$backfilld" run --manifest "$4" --batch-size 20 >"$work/$2.json" 2>"$work/$2.log" &
+  bg_pid=$!
+  wait_batches "$work/$2.log" "$bg_pid" "$3" 60
+  [[ -z "${5:-}" ]] || sleep "$5"
+  kill "-$1" "$bg_pid"
+  rc=0
+  wait "$bg_pid" || rc=$?
+  bg_pid=""
+}
+
 # jq -e wrapper with a message.
 expect_json() { # expect_json FILE FILTER WHAT
   jq -e "$2" "$1" >/dev/null || fail "$3 (jq '$2' on $1)"
@@ -294,19 +308,13 @@ scenario_sigterm() {
   per_container=2000
   seed_db
   make_keyring
-  local m="$work/manifest.json" at pid rc=0
+  local m="$work/manifest.json" at
   manifest "$m" raised >/dev/null
   # 5 x 2000 documents in pages of 20: 500 batches, a few seconds. Stop somewhere in the first
   # four fifths.
   at=$((1 + RANDOM % 400))
   log "live run, SIGTERM after batch $at"
-  "$backfilld" run --manifest "$m" --batch-size 20 >"$work/term.json" 2>"$work/term.log" &
-  bg_pid=$!
-  pid=$bg_pid
-  wait_batches "$work/term.log" "$pid" "$at" 60
-  kill -TERM "$pid"
-  wait "$pid" || rc=$?
-  bg_pid=""
+  interrupt TERM term "$at" "$m"
   ((rc == 3)) || { tail -n 5 "$work/term.log" >&2; fail "SIGTERM: exit $rc, want 3"; }
   grep -q 'signal 15: stopping after the current batch' "$work/term.log" || fail "no signal line in the log"
   compare term "$m" --stopped
@@ -325,19 +333,12 @@ scenario_sigkill() {
   per_container=2000
   seed_db
   make_keyring
-  local m="$work/manifest.json" round at pid rc
+  local m="$work/manifest.json" round at
   manifest "$m" raised >/dev/null
   for round in 1 2 3; do
     at=$((1 + RANDOM % 400))
     log "live run $round, SIGKILL after batch $at"
-    "$backfilld" run --manifest "$m" --batch-size 20 >"$work/kill$round.json" 2>"$work/kill$round.log" &
-    bg_pid=$!
-    pid=$bg_pid
-    wait_batches "$work/kill$round.log" "$pid" "$at" 60
-    kill -KILL "$pid"
-    rc=0
-    wait "$pid" || rc=$?
-    bg_pid=""
+    interrupt KILL "kill$round" "$at" "$m"
     ((rc == 137)) || fail "SIGKILL round $round: exit $rc, want 137 (killed)"
   done
   # Killed mid-batch, with writes in flight: still every document untouched or encrypted once.
