@@ -9,7 +9,7 @@
 //
 //   node layer.mjs --upstream https://127.0.0.1:PORT --cert F --key F [--ranges 4]
 //     [--throughput 400] [--autoscale-max N] [--latency-ms 0] [--split-after N]
-//     [--port 0] [--host 127.0.0.1] [--port-file F]
+//     [--trace] [--port 0] [--host 127.0.0.1] [--port-file F]
 // Admin (same port): GET /_layer/stats, POST /_layer/split {"collection": "dbs/D/colls/C",
 // "range": "0", "completeAfterMs": 0}.
 import fs from "node:fs";
@@ -35,7 +35,7 @@ try {
       upstream: { type: "string" }, cert: { type: "string" }, key: { type: "string" },
       ranges: { type: "string", default: "4" }, throughput: { type: "string", default: "400" },
       "autoscale-max": { type: "string" }, "latency-ms": { type: "string", default: "0" },
-      "split-after": { type: "string", default: "0" }, port: { type: "string", default: "0" },
+      "split-after": { type: "string", default: "0" }, trace: { type: "boolean" }, port: { type: "string", default: "0" },
       host: { type: "string", default: "127.0.0.1" }, "port-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -124,6 +124,13 @@ const server = https.createServer({ cert, key, keepAlive: true }, async (req, re
     if (segments[0] === "_layer") return send(res, await admin(req.method, segments, body));
     if (latencyMs > 0) await delay(latencyMs);
     const reply = await router.route({ method: req.method, segments, headers: req.headers, body, target: req.url });
+    if (args.trace) {
+      // One line per request (stderr): enough to follow a client through splits and throttling.
+      const h = req.headers;
+      process.stderr.write(`${req.method} ${req.url} range=${h["x-ms-documentdb-partitionkeyrangeid"] ?? "-"} ` +
+        `cont=${(h["x-ms-continuation"] ?? "-").slice(0, 80)} -> ${reply.status} ${reply.headers?.["x-ms-substatus"] ?? ""} ` +
+        `ru=${reply.charge} next=${String(reply.headers?.["x-ms-continuation"] ?? "-").slice(0, 80)}\n`);
+    }
     send(res, reply);
   } catch (err) {
     process.stderr.write(`layer.mjs: ${req.method} ${req.url}: ${err.stack}\n`);

@@ -190,12 +190,20 @@ export class Router {
       return failure(429, "TooManyRequests", `ranges layer: range ${targets.map((r) => r.id).join(",")} of ${collection.link} exceeded its share of ${collection.limit()} RU/s`, 3200, { "x-ms-retry-after-ms": String(wait) });
     }
 
+    // Reserve an estimate now and settle the real charge after: concurrent requests must see the
+    // budget the earlier ones are spending, as on the service, not all pass a full bucket at once.
+    const estimate = isBatch ? 5 * Math.max(1, request.body.length / 1024) : isQuery ? cost.kQueryOverhead : write ? 5 : 1;
+    for (const r of targets) r.tokens -= estimate / targets.length;
+
     let reply;
     if (isQuery && range) reply = await this.pinnedQuery(request, collection, range);
     else if (isBatch) reply = await this.batch(request, collection, range, pinned !== undefined);
     else reply = await this.pointOrFanOut(request, operation);
     if (reply.status === 429 || reply.status === 410) reply.charge = 0;
-    for (const r of targets) collection.charge(r, reply.charge / targets.length);
+    for (const r of targets) {
+      r.tokens += estimate / targets.length;
+      collection.charge(r, reply.charge / targets.length);
+    }
     if (range) {
       reply.headers = { ...reply.headers, "x-ms-documentdb-partitionkeyrangeid": range.id };
       this.stats.routed += 1;
