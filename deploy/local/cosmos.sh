@@ -12,13 +12,17 @@ usage() {
 usage: $(basename "$0") COMMAND ARGS
   install                                  npm ci here when node_modules is missing or stale
   cert DIR                                 DIR/cert.pem + DIR/key.pem (self-signed CA, localhost + 127.0.0.1, 30 days)
-  start STATE_DIR [PORT]                   start the server (default PORT 0 = a free port); no-op if it runs
+  start STATE_DIR [PORT] [LAYER OPTIONS]   start the server (default PORT 0 = a free port); no-op if it runs
+      --ranges K [--throughput RU] [--autoscale-max RU] [--latency-ms N] [--split-after N]
+                                           also start the ranges layer (ranges/layer.mjs) in front of it:
+                                           STATE_DIR/endpoint then names the layer, server-endpoint the server
   wait STATE_DIR                           wait until the server answers over verified HTTPS
   stop STATE_DIR                           stop the server; succeeds when nothing is running
   create-db STATE_DIR DB                   create a database (409 = already exists)
   create-containers STATE_DIR DB NAME:/pk [NAME:/pk ...]
   notelett STATE_DIR DB                    DB plus the five NoteLett containers
-STATE_DIR holds pid, port, endpoint, cert.pem, key.pem and server.log.
+STATE_DIR holds pid, port, endpoint, server-endpoint, cert.pem, key.pem and server.log; with a
+layer also layer-pid, layer-port and layer.log.
 Environment: COSMOS_KEY (default: the emulator key), COSMOS_WAIT_SECONDS (30), COSMOS_STOP_SECONDS (10).
 EOF
   exit "${1:-2}"
@@ -90,12 +94,12 @@ cmd_cert() {
 # The pid in STATE_DIR/pid when that process is alive and is our server.mjs for this state dir
 # (guards against a recycled pid); empty otherwise.
 live_pid() {
-  local state="$1" pid
-  [[ -f "$state/pid" ]] || return 0
-  pid="$(<"$state/pid")"
+  local state="$1" pid name="${2:-}"
+  [[ -f "$state/${name}pid" ]] || return 0
+  pid="$(<"$state/${name}pid")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   [[ -r "/proc/$pid/cmdline" ]] || return 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--port-file $state/port"; then
+  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--port-file $state/${name}port "; then
     echo "$pid"
   fi
 }
@@ -148,11 +152,30 @@ abs_dir() {
 }
 
 cmd_start() {
-  local state port="${2:-0}" pid
+  local state port=0 pid
+  state="$(abs_dir "$1")"
+  shift
+  if (($# > 0)) && [[ "$1" != --* ]]; then
+    port="$1"
+    shift
+  fi
   if [[ ! "$port" =~ ^[0-9]+$ ]] || ((port > 65535)); then
     die "bad PORT: $port"
   fi
-  state="$(abs_dir "$1")"
+  local layer_args=()
+  while (($# > 0)); do
+    case "$1" in
+      --ranges | --throughput | --autoscale-max | --latency-ms | --split-after)
+        (($# >= 2)) && [[ "$2" =~ ^[0-9]+$ ]] || die "$1 wants a number"
+        layer_args+=("$1" "$2")
+        shift 2
+        ;;
+      *) die "unknown start option: $1" ;;
+    esac
+  done
+  if ((${#layer_args[@]} > 0)) && [[ " ${layer_args[*]} " != *" --ranges "* ]]; then
+    die "layer options need --ranges K"
+  fi
   cmd_install
   cmd_cert "$state"
   lock "$state/lock"
@@ -162,13 +185,16 @@ cmd_start() {
       die "a server from $state already runs on port $(<"$state/port") (pid $pid), not $port"
     fi
     if wait_answer "$state" "$pid"; then
-      echo "already running: $(<"$state/endpoint") (pid $pid)"
+      echo "https://127.0.0.1:$(<"$state/port")" >"$state/server-endpoint"
+      echo "already running: $(<"$state/server-endpoint") (pid $pid)"
+      ((${#layer_args[@]} == 0)) || start_layer "$state" "${layer_args[@]}"
+      unlock
       return 0
     fi
     log_tail "$state"
     die "a server from $state runs (pid $pid) but does not answer"
   fi
-  rm -f "$state/pid" "$state/port" "$state/endpoint"
+  rm -f "$state/pid" "$state/port" "$state/endpoint" "$state/server-endpoint"
   echo "--- start $(date -u +%FT%TZ) ---" >>"$state/server.log"
   # setsid: its own session, so a terminal's Ctrl-C or the caller's exit does not reach it.
   # Run in the background from a non-interactive shell, setsid execs without forking, so $! is
@@ -190,6 +216,7 @@ cmd_start() {
     die "start failed"
   fi
   echo "https://127.0.0.1:$(<"$state/port")" >"$state/endpoint.tmp"
+  cp "$state/endpoint.tmp" "$state/server-endpoint"
   mv -f "$state/endpoint.tmp" "$state/endpoint"
   if ! wait_answer "$state" "$pid" "$deadline"; then
     log_tail "$state"
@@ -198,7 +225,55 @@ cmd_start() {
     die "start failed"
   fi
   echo "started: $(<"$state/endpoint") (pid $pid)"
+  ((${#layer_args[@]} == 0)) || start_layer "$state" "${layer_args[@]}"
   unlock
+}
+
+# The ranges layer in front of the server (ranges/layer.mjs, README.md there). Runs under the
+# state lock; endpoint is switched to the layer only once it answers. A layer already running
+# for this state dir is kept (its options cannot change without a stop).
+start_layer() {
+  local state="$1" pid
+  shift
+  pid="$(live_pid "$state" layer-)"
+  if [[ -z "$pid" ]]; then
+    rm -f "$state/layer-pid" "$state/layer-port"
+    echo "--- start $(date -u +%FT%TZ) $* ---" >>"$state/layer.log"
+    setsid nohup node "$here/ranges/layer.mjs" --upstream "$(<"$state/server-endpoint")" \
+      --cert "$state/cert.pem" --key "$state/key.pem" "$@" --port 0 --port-file "$state/layer-port" \
+      </dev/null >>"$state/layer.log" 2>&1 9>&- &
+    pid=$!
+    echo "$pid" >"$state/layer-pid"
+    local deadline=$((SECONDS + wait_seconds))
+    while [[ ! -s "$state/layer-port" ]] && ((SECONDS < deadline)) && running "$pid"; do
+      sleep 0.05
+    done
+  fi
+  if [[ ! -s "$state/layer-port" ]] ||
+    ! curl -sS --fail --noproxy '*' --max-time 3 --cacert "$state/cert.pem" -o /dev/null \
+      "https://127.0.0.1:$(<"$state/layer-port")/"; then
+    tail -n 30 "$state/layer.log" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$state/layer-pid" "$state/layer-port"
+    die "the ranges layer did not start"
+  fi
+  echo "https://127.0.0.1:$(<"$state/layer-port")" >"$state/endpoint.tmp"
+  mv -f "$state/endpoint.tmp" "$state/endpoint"
+  echo "layer: $(<"$state/endpoint") -> $(<"$state/server-endpoint") (pid $pid)"
+}
+
+# Stops the layer if one runs for this state dir (SIGTERM, bounded wait, SIGKILL last).
+stop_layer() {
+  local state="$1" pid
+  pid="$(live_pid "$state" layer-)"
+  if [[ -n "$pid" ]]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + stop_seconds))
+    while running "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+    running "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    echo "layer stopped (pid $pid)"
+  fi
+  rm -f "$state/layer-pid" "$state/layer-port"
 }
 
 cmd_wait() {
@@ -225,9 +300,10 @@ cmd_stop() {
   fi
   state="$(abs_dir "$1")"
   lock "$state/lock"
+  stop_layer "$state"
   pid="$(live_pid "$state")"
   if [[ -z "$pid" ]]; then
-    rm -f "$state/pid" "$state/port" "$state/endpoint"
+    rm -f "$state/pid" "$state/port" "$state/endpoint" "$state/server-endpoint"
     echo "not running"
     unlock
     return 0
@@ -242,7 +318,7 @@ cmd_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     while running "$pid"; do sleep 0.05; done
   fi
-  rm -f "$state/pid" "$state/port" "$state/endpoint"
+  rm -f "$state/pid" "$state/port" "$state/endpoint" "$state/server-endpoint"
   echo "stopped (pid $pid)"
   unlock
 }
@@ -269,7 +345,7 @@ main() {
   case "$cmd" in
     install) (($# == 0)) || usage; cmd_install ;;
     cert) (($# == 1)) || usage; cmd_cert "$1" ;;
-    start) (($# == 1 || $# == 2)) || usage; cmd_start "$@" ;;
+    start) (($# >= 1)) || usage; cmd_start "$@" ;;
     wait) (($# == 1)) || usage; cmd_wait "$1" ;;
     stop) (($# == 1)) || usage; cmd_stop "$1" ;;
     create-db) (($# == 2)) || usage; admin "$1" create-db "$2" ;;

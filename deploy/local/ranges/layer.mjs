@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// The ranges layer: an HTTPS proxy in front of the local Cosmos server
+// (@vercel/cosmosdb-server: one partition key range, no throttling, 1 RU for everything) that
+// makes it production-shaped: K partition key ranges over the hash V2 space, range-pinned
+// queries answered per range, splits on command (410/1002, children continuing from the parent's
+// continuation), request charges, provisioned throughput per container divided among its ranges
+// with 429/3200 per range, and optional network latency. What it models and what not:
+// README.md beside this file.
+//
+//   node layer.mjs --upstream https://127.0.0.1:PORT --cert F --key F [--ranges 4]
+//     [--throughput 400] [--autoscale-max N] [--latency-ms 0] [--split-after N]
+//     [--trace] [--port 0] [--host 127.0.0.1] [--port-file F]
+// Admin (same port): GET /_layer/stats, POST /_layer/split {"collection": "dbs/D/colls/C",
+// "range": "0", "completeAfterMs": 0}.
+import fs from "node:fs";
+import https from "node:https";
+import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { failure, Router } from "./routes.mjs";
+import { Upstream } from "./upstream.mjs";
+
+const usage = "usage: node layer.mjs --upstream URL --cert FILE --key FILE [--ranges K] [--throughput RU] " +
+  "[--autoscale-max RU] [--latency-ms N] [--split-after N] [--port 0] [--host 127.0.0.1] [--port-file FILE]";
+
+function fail(message) {
+  process.stderr.write(`layer.mjs: ${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      upstream: { type: "string" }, cert: { type: "string" }, key: { type: "string" },
+      ranges: { type: "string", default: "4" }, throughput: { type: "string", default: "400" },
+      "autoscale-max": { type: "string" }, "latency-ms": { type: "string", default: "0" },
+      "split-after": { type: "string", default: "0" }, trace: { type: "boolean" }, port: { type: "string", default: "0" },
+      host: { type: "string", default: "127.0.0.1" }, "port-file": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  fail(err.message);
+}
+if (args.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+if (!args.upstream || !args.cert || !args.key) fail("--upstream, --cert and --key are required");
+const integer = (name, min, max) => {
+  const text = args[name];
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(`--${name} must be an integer in [${min}, ${max}], got ${text}`);
+  return Number(text);
+};
+const ranges = integer("ranges", 1, 256);
+const throughput = { offerThroughput: integer("throughput", 400, 10_000_000) };
+if (args["autoscale-max"] !== undefined) throughput.autoscaleMax = integer("autoscale-max", 1000, 10_000_000);
+const latencyMs = integer("latency-ms", 0, 60_000);
+const splitAfter = integer("split-after", 0, Number.MAX_SAFE_INTEGER);
+const port = integer("port", 0, 65535);
+
+let cert;
+let key;
+try {
+  cert = fs.readFileSync(args.cert);
+  key = fs.readFileSync(args.key);
+} catch (err) {
+  fail(err.message);
+}
+
+const upstream = new Upstream(args.upstream, cert);
+const router = new Router({ upstream, ranges, throughput, splitAfter: splitAfter || undefined });
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+const kHopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date"]);
+
+function send(res, reply) {
+  const body = reply.json !== undefined ? Buffer.from(JSON.stringify(reply.json)) : reply.raw ?? Buffer.alloc(0);
+  const headers = {};
+  for (const [name, value] of Object.entries(reply.headers ?? {})) {
+    if (!kHopByHop.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+  }
+  if (reply.json !== undefined) headers["content-type"] = "application/json";
+  headers["x-ms-request-charge"] = String(reply.charge ?? 0);
+  headers["content-length"] = String(body.length);
+  res.writeHead(reply.status, headers);
+  res.end(body);
+}
+
+async function admin(method, segments, body) {
+  if (method === "GET" && segments[1] === "stats") {
+    const collections = {};
+    for (const [link, made] of router.collections) {
+      collections[link] = (await made.catch(() => null))?.report() ?? null;
+    }
+    return { status: 200, json: { ...router.stats, collections }, charge: 0 };
+  }
+  if (method === "POST" && segments[1] === "split") {
+    const { collection, range, completeAfterMs = 0 } = JSON.parse(body.toString() || "{}");
+    if (typeof collection !== "string" || range === undefined) {
+      return failure(400, "BadRequest", 'split wants {"collection": "dbs/D/colls/C", "range": "ID"}');
+    }
+    try {
+      return { status: 200, json: await router.split(collection.replace(/^\/+|\/+$/g, ""), range, Number(completeAfterMs)), charge: 0 };
+    } catch (err) {
+      return failure(400, "BadRequest", err.message);
+    }
+  }
+  return failure(404, "NotFound", `no admin route ${method} /${segments.join("/")}`);
+}
+
+const server = https.createServer({ cert, key, keepAlive: true }, async (req, res) => {
+  try {
+    const body = await readBody(req);
+    const url = new URL(req.url, "https://layer");
+    const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    if (segments[0] === "_layer") return send(res, await admin(req.method, segments, body));
+    if (latencyMs > 0) await delay(latencyMs);
+    const reply = await router.route({ method: req.method, segments, headers: req.headers, body, target: req.url });
+    if (args.trace) {
+      // One line per request (stderr): enough to follow a client through splits and throttling.
+      const h = req.headers;
+      process.stderr.write(`${req.method} ${req.url} range=${h["x-ms-documentdb-partitionkeyrangeid"] ?? "-"} ` +
+        `cont=${(h["x-ms-continuation"] ?? "-").slice(0, 80)} -> ${reply.status} ${reply.headers?.["x-ms-substatus"] ?? ""} ` +
+        `ru=${reply.charge} next=${String(reply.headers?.["x-ms-continuation"] ?? "-").slice(0, 80)}\n`);
+    }
+    send(res, reply);
+  } catch (err) {
+    process.stderr.write(`layer.mjs: ${req.method} ${req.url}: ${err.stack}\n`);
+    if (!res.headersSent) send(res, failure(500, "InternalServerError", `ranges layer: ${err.message}`));
+    else res.destroy();
+  }
+});
+server.keepAliveTimeout = 60_000;
+server.headersTimeout = 65_000;
+server.on("error", (err) => {
+  process.stderr.write(`layer.mjs: ${err.message}\n`);
+  process.exit(1);
+});
+server.listen(port, args.host, () => {
+  const bound = server.address().port;
+  if (args["port-file"]) {
+    const file = path.resolve(args["port-file"]);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, `${bound}\n`);
+    fs.renameSync(tmp, file);
+  }
+  process.stdout.write(`listening https://${args.host}:${bound} -> ${args.upstream} (${ranges} ranges, ` +
+    `${throughput.autoscaleMax ?? throughput.offerThroughput} RU/s, latency ${latencyMs} ms)\n`);
+});
+
+let closing = false;
+function shutdown(signal) {
+  if (closing) return;
+  closing = true;
+  process.stderr.write(`layer.mjs: ${signal}, closing\n`);
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  upstream.close();
+  setTimeout(() => {
+    server.closeAllConnections();
+    process.exit(0);
+  }, 5_000).unref();
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
