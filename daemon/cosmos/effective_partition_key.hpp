@@ -24,12 +24,17 @@ struct PartitionKeyComponent {
 
   /// A path's value: string, number, bool or null; `{}` is "undefined" (no value at the path).
   static common::Result<PartitionKeyComponent> of(const rapidjson::Value& value);
+  /// No value at the path (a document without the partition key).
   static PartitionKeyComponent undefined() { return {}; }
+  /// A JSON null.
   static PartitionKeyComponent null() { return {Kind::kNull, 0, {}}; }
+  /// A JSON true or false.
   static PartitionKeyComponent from_bool(bool value) {
     return {value ? Kind::kTrue : Kind::kFalse, 0, {}};
   }
+  /// A JSON number, as the double it reads as.
   static PartitionKeyComponent from_number(double value) { return {Kind::kNumber, value, {}}; }
+  /// A JSON string, in UTF-8.
   static PartitionKeyComponent from_string(std::string value) {
     return {Kind::kString, 0, std::move(value)};
   }
@@ -48,7 +53,8 @@ struct PartitionKeyDefinition {
 common::Result<std::vector<PartitionKeyComponent>> partition_key_components(
     const PartitionKey& key);
 
-/// Hash V1 EPK: binary encoding of [MurmurHash3_x86_32 of the components, the components].
+/// Hash V1 EPK: binary encoding of [MurmurHash3_x86_32 of the components, the components],
+/// strings cut to 100 UTF-16 units.
 std::string effective_partition_key_v1(std::span<const PartitionKeyComponent> components);
 
 /// Hash V2 EPK: MurmurHash3_x64_128 of all components together, 32 hex digits.
