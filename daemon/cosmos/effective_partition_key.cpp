@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <limits>
+#include <string_view>
 #include <utility>
 
 #include "daemon/common/json.hpp"
@@ -55,23 +57,60 @@ void append_hex(const unsigned char* bytes, std::size_t size, std::string& out) 
   }
 }
 
-// The first 100 UTF-16 code units of a UTF-8 string, as .NET's Substring(0, 100) then UTF-8
-// encoding gives them: a surrogate pair cut in half leaves U+FFFD for its high half.
-std::string truncate_v1(const std::string& text) {
-  std::size_t units = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
+// The UTF-8 bytes the SDKs hash for a string: they encode a UTF-16 string, so a surrogate pair
+// is one 4-byte character and a lone surrogate U+FFFD. parse_json keeps a lone surrogate escape
+// as its CESU-8 bytes (ED A0..BF xx); `max_units` cuts after that many UTF-16 code units, as
+// .NET's Substring(0, 100) does for hash V1 (a pair cut in half leaves a lone high surrogate).
+std::string sdk_utf8(std::string_view text, std::size_t max_units) {
+  std::vector<std::uint16_t> units;
+  for (std::size_t i = 0; i < text.size() && units.size() < max_units;) {
     const auto lead = static_cast<unsigned char>(text[i]);
     const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    const std::size_t needed = length == 4 ? 2 : 1;
-    if (units + needed > kMaxStringUnitsV1) {
-      if (units < kMaxStringUnitsV1) return text.substr(0, i) + "\xEF\xBF\xBD";
-      break;
+    if ((lead >= 0x80 && lead < 0xC0) || i + length > text.size()) {
+      units.push_back(0xFFFD);  // not UTF-8; TextDecoder reads U+FFFD too
+      ++i;
+      continue;
     }
-    units += needed;
+    std::uint32_t code_point = length == 1 ? lead : lead & (0xFFU >> (length + 1));
+    for (std::size_t k = 1; k < length; ++k) {
+      code_point = (code_point << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3FU);
+    }
     i += length;
+    if (code_point >= 0x10000) {
+      units.push_back(static_cast<std::uint16_t>(0xD800 + ((code_point - 0x10000) >> 10)));
+      units.push_back(static_cast<std::uint16_t>(0xDC00 + ((code_point - 0x10000) & 0x3FF)));
+    } else {
+      units.push_back(static_cast<std::uint16_t>(code_point));
+    }
   }
-  return text.substr(0, std::min(i, text.size()));
+  if (units.size() > max_units) units.resize(max_units);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    std::uint32_t code_point = units[i];
+    const bool high = code_point >= 0xD800 && code_point < 0xDC00;
+    if (high && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] < 0xE000) {
+      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (units[++i] - 0xDC00);
+    } else if (code_point >= 0xD800 && code_point < 0xE000) {
+      code_point = 0xFFFD;
+    }
+    if (code_point < 0x80) {
+      out.push_back(static_cast<char>(code_point));
+    } else if (code_point < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else if (code_point < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    }
+  }
+  return out;
 }
 
 // The bytes hash V2 hashes: marker, then the value (a string whole, closed by 0xFF).
@@ -80,12 +119,12 @@ void append_for_hashing_v2(const PartitionKeyComponent& component, std::string& 
   if (component.kind == PartitionKeyComponent::Kind::kNumber) {
     append_double_little_endian(component.number, out);
   } else if (component.kind == PartitionKeyComponent::Kind::kString) {
-    out += component.string;
+    out += sdk_utf8(component.string, std::numeric_limits<std::size_t>::max());
     out.push_back(kStringEndV2);
   }
 }
 
-// The bytes hash V1 hashes: as V2, but strings already truncated and closed by 0x00.
+// The bytes hash V1 hashes: as V2, but strings already cut (sdk_utf8) and closed by 0x00.
 void append_for_hashing_v1(const PartitionKeyComponent& component, std::string& out) {
   out.push_back(marker_of(component.kind));
   if (component.kind == PartitionKeyComponent::Kind::kNumber) {
@@ -205,7 +244,7 @@ std::string effective_partition_key_v1(std::span<const PartitionKeyComponent> co
   std::string for_hashing;
   for (auto& component : truncated) {
     if (component.kind == PartitionKeyComponent::Kind::kString) {
-      component.string = truncate_v1(component.string);
+      component.string = sdk_utf8(component.string, kMaxStringUnitsV1);
     }
     append_for_hashing_v1(component, for_hashing);
   }

@@ -46,12 +46,14 @@ const random = () => {  // mulberry32
 const int = (n) => Math.floor(random() * n);
 const pick = (items) => items[int(items.length)];
 
-// Code point ranges (no surrogates: a document's JSON cannot hold a lone one as UTF-8).
+// Code point ranges; the last is lone surrogates, which JSON.stringify escapes and the SDK
+// encodes as U+FFFD (two in a row may pair up, in both implementations alike).
 const ranges = [[0x20, 0x7e], [0x01, 0x1f], [0xa0, 0x24f], [0x400, 0x4ff], [0x4e00, 0x9fff],
-                [0xe000, 0xfffd], [0x1f300, 0x1faff], [0x10000, 0x10ffff]];
+                [0xe000, 0xfffd], [0x1f300, 0x1faff], [0x10000, 0x10ffff], [0xd800, 0xdfff]];
 const character = () => {
   const [low, high] = random() < 0.6 ? ranges[0] : pick(ranges);
-  return String.fromCodePoint(low + int(high - low + 1));
+  const code = low + int(high - low + 1);
+  return code >= 0xd800 && code <= 0xdfff ? String.fromCharCode(code) : String.fromCodePoint(code);
 };
 const randomString = () => {
   const length = pick([0, 1, 2, 7, 50, 99, 100, 101, 120, 300, int(40), int(400)]);
@@ -81,8 +83,8 @@ const randomValue = () => {
 
 const fixed = [
   'redmond', '', 'a'.repeat(110), 'a'.repeat(99) + '\u{1F600}', 'a'.repeat(98) + '\u{1F600}x',
-  '\u00e9'.repeat(60), 'по-русски', '\u{1F600}'.repeat(60), 0, -0, 5, 5.5, -1, true, false, null,
-  undefined,
+  '\u00e9'.repeat(60), 'по-русски', '\u{1F600}'.repeat(60), 'a\ud800b', '\udc00\ud800',
+  'a'.repeat(99) + '\ud83d', 0, -0, 5, 5.5, -1, true, false, null, undefined,
 ];
 const values = fixed.concat(Array.from({ length: count }, randomValue));
 

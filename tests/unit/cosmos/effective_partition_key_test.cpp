@@ -159,6 +159,26 @@ TEST_CASE("V1 cuts a surrogate pair at the 100th unit as .NET and JavaScript do 
   CHECK(cut_epk != epk_of_string(kHashV1, std::string(99, 'a')));
 }
 
+TEST_CASE("strings hash as the SDKs encode UTF-16: lone surrogates as U+FFFD, pairs whole") {
+  // parse_json keeps a lone surrogate escape as its CESU-8 bytes; JavaScript's TextEncoder and
+  // .NET's Encoding.UTF8 write U+FFFD for it, and one 4-byte character for a pair.
+  auto parsed = common::parse_json(R"(["a\ud800b", "\udc00"])");
+  REQUIRE(parsed.ok());
+  for (const auto* definition : {&kHashV1, &kHashV2}) {
+    CHECK(epk_of_string(*definition,
+                        "a\xED\xA0\x80"
+                        "b") == epk_of_string(*definition,
+                                              "a\xEF\xBF\xBD"
+                                              "b"));
+    CHECK(epk_of_string(*definition, "\xED\xA0\xBD\xED\xB8\x80") ==
+          epk_of_string(*definition, "\xF0\x9F\x98\x80"));
+    CHECK(epk(*definition, R"(["a\ud800b"])") == epk_of_string(*definition,
+                                                               "a\xEF\xBF\xBD"
+                                                               "b"));
+  }
+  CHECK(epk(kHashV2, R"(["\ud83d\ude00"])") == epk_of_string(kHashV2, "\xF0\x9F\x98\x80"));
+}
+
 TEST_CASE("hash V2 of numbers matches azure-cosmos-dotnet-v3 EffectivePartitionKeyBaselineTest") {
   // EffectivePartitionKeyBaselineTest.Numbers.xml and .Singletons.xml (EffectivePartitionKeyV2).
   const auto v2 = [](double value) { return epk_of_number(kHashV2, value); };
@@ -215,7 +235,7 @@ TEST_CASE("MultiHash concatenates each component's V2 hash (Python SDK vectors v
   CHECK(epk(kMultiHash, R"(["redmond"])") == "22E342F38A486A088463DFF7838A5963");
 }
 
-TEST_CASE("PartitionKeyDefinition::from_json reads kind and version; absent version is 1") {
+TEST_CASE("PartitionKeyDefinition::from_json reads kind and version, an absent version is 1") {
   const auto definition = [](const char* json) {
     auto document = common::parse_json(json);
     REQUIRE(document.ok());
