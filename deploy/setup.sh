@@ -33,13 +33,6 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 "$root/deploy/local/cosmos.sh" install
-# The official SDK that tests/interop/epk_interop.mjs checks effective partition keys against.
-interop="$root/tests/interop"
-if [[ ! -f "$interop/node_modules/.package-lock.json" ||
-  "$interop/package-lock.json" -nt "$interop/node_modules/.package-lock.json" ]]; then
-  echo "setup: npm ci in $interop"
-  (cd "$interop" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-fi
 "$root/deploy/tools/install.sh" >/dev/null # helm v4 for the chart tests
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null

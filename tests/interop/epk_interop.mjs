@@ -1,5 +1,5 @@
 // backfilld's effective partition keys against the official SDK's (@azure/cosmos, installed from
-// npm by deploy/setup.sh into tests/interop/node_modules): a few hundred generated keys under
+// the one pinned copy in deploy/local/node_modules, which deploy/local/cosmos.sh install puts there): a few hundred generated keys under
 // hash V1, V2 (one and several paths) and MultiHash, through tests/interop/epk_tool.
 // Usage: node epk_interop.mjs <epk_tool> [count]; INTEROP_SEED=n draws other values.
 //
@@ -25,13 +25,14 @@ if (!tool) {
 
 // The SDK does not export its hashing; its own module file is imported by path instead.
 const here = dirname(fileURLToPath(import.meta.url));
-const hashModule = join(here, 'node_modules/@azure/cosmos/dist/esm/utils/hashing/hash.js');
+const sdkDir = join(here, '../../deploy/local/node_modules/@azure/cosmos');
+const hashModule = join(sdkDir, 'dist/esm/utils/hashing/hash.js');
 if (!existsSync(hashModule)) {
-  console.error(`epk_interop: ${hashModule} is missing; run deploy/setup.sh (npm ci in ${here})`);
+  console.error(`epk_interop: ${hashModule} is missing; run deploy/setup.sh (deploy/local/cosmos.sh install)`);
   process.exit(1);
 }
 const { hashPartitionKey } = await import(pathToFileURL(hashModule).href);
-const sdkVersion = (await import(pathToFileURL(join(here, 'node_modules/@azure/cosmos/package.json')),
+const sdkVersion = (await import(pathToFileURL(join(sdkDir, 'package.json')),
                                  { with: { type: 'json' } })).default.version;
 
 // ---- deterministic random values ---------------------------------------------------------------
