@@ -255,16 +255,24 @@ void add_job_routes(Router& router,
                  to_status_json(*job, manager.live(*job), status, allocator);
                  list.PushBack(status, allocator);
                }
+               for (const jobs::SetAsideJob& job : manager.set_aside_jobs()) {
+                 rapidjson::Value status;
+                 to_status_json(job, status, allocator);
+                 list.PushBack(status, allocator);
+               }
                body.AddMember("jobs", list, allocator);
                return json_response(http::status::ok, body);
              }));
   router.add(http::verb::get, "/v1/jobs/{id}",
              sync([&manager](const Request&, const PathParams& params) {
                const jobs::Job* job = manager.find(params.at("id"));
-               if (job == nullptr) {
-                 return fail("not_found", "no job " + std::string(params.at("id")));
+               if (job != nullptr) return status_of(manager, *job, http::status::ok);
+               if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+                 rapidjson::Document body;
+                 to_status_json(*aside, body, body.GetAllocator());
+                 return json_response(http::status::ok, body);
                }
-               return status_of(manager, *job, http::status::ok);
+               return fail("not_found", "no job " + std::string(params.at("id")));
              }));
   router.add(http::verb::patch, "/v1/jobs/{id}",
              sync([&manager](const Request& request, const PathParams& params) {
@@ -296,6 +304,10 @@ void add_job_routes(Router& router,
              sync([&manager](const Request&, const PathParams& params) {
                const jobs::Job* job = manager.find(params.at("id"));
                if (job == nullptr) {
+                 if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+                   return fail("conflict",
+                               "job " + aside->id + " has no release record: " + aside->reason);
+                 }
                  return fail("not_found", "no job " + std::string(params.at("id")));
                }
                const jobs::Job* dry_run =
