@@ -122,26 +122,6 @@ common::Result<jobs::KnobPatch> knob_patch(const rapidjson::Value& body) {
   return patch;
 }
 
-/// A manifestPath must stay inside the manifest directory.
-common::Result<std::filesystem::path> manifest_file(const std::filesystem::path& directory,
-                                                    const std::string& relative) {
-  if (directory.empty()) {
-    return common::fail("forbidden",
-                        "manifestPath: this daemon has no manifest directory; send the manifest");
-  }
-  const std::filesystem::path path(relative);
-  if (relative.empty() || path.is_absolute()) {
-    return common::fail("invalid_request",
-                        "manifestPath: must be relative to the manifest directory");
-  }
-  for (const auto& part : path) {
-    if (part == "..") {
-      return common::fail("forbidden", "manifestPath: must not leave the manifest directory");
-    }
-  }
-  return directory / path;
-}
-
 Response status_of(const jobs::JobManager& manager, const jobs::Job& job, http::status status) {
   rapidjson::Document body;
   to_status_json(job, manager.live(job), body, body.GetAllocator());
@@ -167,9 +147,12 @@ Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const 
   if (inline_manifest != nullptr) {
     manifest = migrations::parse_manifest(*inline_manifest);
   } else {
-    auto path = manifest_file(options.manifest_dir, *manifest_path);
-    if (!path) return error_response(path.error());
-    manifest = migrations::load_manifest_file(path->string());
+    if (options.manifest_dir.empty()) {
+      return fail("forbidden",
+                  "manifestPath: this daemon has no manifest directory; send the manifest");
+    }
+    // Confined by the kernel as it opens the file: no `..`, absolute path or symlink leads out.
+    manifest = migrations::load_manifest_beneath(options.manifest_dir, *manifest_path);
   }
   if (!manifest) return error_response(manifest.error());
 
@@ -272,16 +255,24 @@ void add_job_routes(Router& router,
                  to_status_json(*job, manager.live(*job), status, allocator);
                  list.PushBack(status, allocator);
                }
+               for (const jobs::SetAsideJob& job : manager.set_aside_jobs()) {
+                 rapidjson::Value status;
+                 to_status_json(job, status, allocator);
+                 list.PushBack(status, allocator);
+               }
                body.AddMember("jobs", list, allocator);
                return json_response(http::status::ok, body);
              }));
   router.add(http::verb::get, "/v1/jobs/{id}",
              sync([&manager](const Request&, const PathParams& params) {
                const jobs::Job* job = manager.find(params.at("id"));
-               if (job == nullptr) {
-                 return fail("not_found", "no job " + std::string(params.at("id")));
+               if (job != nullptr) return status_of(manager, *job, http::status::ok);
+               if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+                 rapidjson::Document body;
+                 to_status_json(*aside, body, body.GetAllocator());
+                 return json_response(http::status::ok, body);
                }
-               return status_of(manager, *job, http::status::ok);
+               return fail("not_found", "no job " + std::string(params.at("id")));
              }));
   router.add(http::verb::patch, "/v1/jobs/{id}",
              sync([&manager](const Request& request, const PathParams& params) {
@@ -313,6 +304,10 @@ void add_job_routes(Router& router,
              sync([&manager](const Request&, const PathParams& params) {
                const jobs::Job* job = manager.find(params.at("id"));
                if (job == nullptr) {
+                 if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+                   return fail("conflict",
+                               "job " + aside->id + " has no release record: " + aside->reason);
+                 }
                  return fail("not_found", "no job " + std::string(params.at("id")));
                }
                const jobs::Job* dry_run =

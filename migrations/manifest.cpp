@@ -1,14 +1,7 @@
 #include "migrations/manifest.hpp"
 
-#include <rapidjson/error/en.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <memory>
 
 #include "daemon/common/json.hpp"
 #include "migrations/manifest_schema.hpp"
@@ -20,7 +13,6 @@ using Allocator = rapidjson::Document::AllocatorType;
 
 constexpr std::size_t kMaxIdLength = 128;
 constexpr std::uint32_t kMaxBatchSize = 1000;
-constexpr std::size_t kMaxManifestFileBytes = 1024 * 1024;
 
 constexpr std::array<std::string_view, 10> kManifestKeys = {
     "id",        "kind",         "database",    "description", "filter",
@@ -252,18 +244,6 @@ void parse_containers(const rapidjson::Value& json,
   }
 }
 
-/// A line:column position of byte `offset` in `text`, both from 1.
-std::string line_and_column(std::string_view text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  const std::string_view before = text.substr(0, offset);
-  const std::size_t line =
-      1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-  const std::size_t line_start = before.rfind('\n');
-  const std::size_t column =
-      offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
 }  // namespace
 
 const KindInfo* find_kind_info(std::string_view name) {
@@ -297,42 +277,6 @@ common::Result<Manifest> parse_manifest(const rapidjson::Value& json) {
   parse_rollback(json, manifest, problems);
   parse_containers(json, kind, manifest, problems);
   if (!problems.empty()) return invalid(problems.message());
-  return manifest;
-}
-
-common::Result<Manifest> load_manifest_file(const std::string& path) {
-  const std::string where = "manifest file " + in_quotes(path) + ": ";
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (error) return invalid(where + "cannot read: " + error.message());
-  if (!std::filesystem::is_regular_file(status)) {
-    return invalid(where + "cannot read: not a regular file");
-  }
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
-                                                          &std::fclose);
-  if (file == nullptr) {
-    return invalid(where + "cannot read: " + std::strerror(errno));
-  }
-  std::string text;
-  std::array<char, 8192> buffer;
-  while (const std::size_t read = std::fread(buffer.data(), 1, buffer.size(), file.get())) {
-    text.append(buffer.data(), read);
-    if (text.size() > kMaxManifestFileBytes) {
-      return invalid(where + "larger than 1 MiB");
-    }
-  }
-  if (std::ferror(file.get()) != 0) {
-    return invalid(where + "cannot read: " + std::strerror(errno));
-  }
-  rapidjson::Document document;
-  if (const rapidjson::ParseResult parsed = common::parse_exact(document, text); parsed.IsError()) {
-    const std::size_t offset = parsed.Offset();
-    return invalid(where + "invalid JSON at offset " + std::to_string(offset) + " (" +
-                   line_and_column(text, offset) +
-                   "): " + rapidjson::GetParseError_En(parsed.Code()));
-  }
-  auto manifest = parse_manifest(document);
-  if (!manifest) return invalid(where + manifest.error().message);
   return manifest;
 }
 

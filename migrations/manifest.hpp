@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -108,9 +109,22 @@ struct Manifest {
 /// must be a non-empty string".
 common::Result<Manifest> parse_manifest(const rapidjson::Value& json);
 
-/// Reads and validates the manifest file at `path`. Errors (code "invalid_manifest") name the
-/// path, and the line and column of a JSON syntax error.
+/// Reads and validates the manifest file at `path` as named: for a path the operator gives
+/// (`run --manifest`), which is trusted. Errors (code "invalid_manifest") name the path, and the
+/// line and column of a JSON syntax error. (manifest_file.cpp)
 common::Result<Manifest> load_manifest_file(const std::string& path);
+
+/// Reads and validates the manifest `relative` inside `directory`: for a name from a request
+/// (manifestPath under --manifest-dir). Opened by common::open_beneath, so a name that leaves
+/// the directory (`..`, an absolute path, a symlink pointing out) is refused with code
+/// "forbidden"; links that stay inside (a ConfigMap's `..data/`) are followed. Other errors as
+/// load_manifest_file's.
+common::Result<Manifest> load_manifest_beneath(const std::filesystem::path& directory,
+                                               const std::string& relative);
+
+/// Validates the text of a manifest file (1 MiB at most); `where` names the file in errors
+/// (code "invalid_manifest"), with the line and column of a JSON syntax error.
+common::Result<Manifest> parse_manifest_text(std::string_view text, std::string_view where);
 
 /// The JSON form parse_manifest reads back to an equal Manifest, every default written out: what
 /// the daemon stores with a job's state.

@@ -80,12 +80,14 @@ class LoneHighSurrogatesAsBytes {
   std::vector<std::size_t> replaced_before_;  ///< offsets in text_ just after each replacement
 };
 
-/// Forwards a reader's events to a document, converting every number from its text with
-/// std::from_chars (correctly rounded, no undefined behaviour) the way RapidJSON classifies
-/// numbers: integers as int64 or uint64 while they fit, everything else as a double.
+/// Forwards a reader's events to a document, refusing nesting deeper than a limit and
+/// converting every number from its text with std::from_chars (correctly rounded, no undefined
+/// behaviour) the way RapidJSON classifies numbers: integers as int64 or uint64 while they fit,
+/// everything else as a double. refusal() says why it stopped the reader, if it did.
 class ExactNumbers {
  public:
-  explicit ExactNumbers(rapidjson::Document& document) : document_(document) {}
+  ExactNumbers(rapidjson::Document& document, std::size_t max_depth)
+      : document_(document), max_depth_(max_depth) {}
 
   bool Null() { return document_.Null(); }
   bool Bool(bool b) { return document_.Bool(b); }
@@ -97,13 +99,19 @@ class ExactNumbers {
   bool String(const char* text, rapidjson::SizeType length, bool copy) {
     return document_.String(text, length, copy);
   }
-  bool StartObject() { return document_.StartObject(); }
+  bool StartObject() { return enter() && document_.StartObject(); }
   bool Key(const char* text, rapidjson::SizeType length, bool copy) {
     return document_.Key(text, length, copy);
   }
-  bool EndObject(rapidjson::SizeType members) { return document_.EndObject(members); }
-  bool StartArray() { return document_.StartArray(); }
-  bool EndArray(rapidjson::SizeType elements) { return document_.EndArray(elements); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    return document_.EndObject(members);
+  }
+  bool StartArray() { return enter() && document_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return document_.EndArray(elements);
+  }
 
   bool RawNumber(const char* text, rapidjson::SizeType length, bool /*copy*/) {
     const char* end = text + length;
@@ -122,51 +130,89 @@ class ExactNumbers {
       // Too small underflows to (signed) zero, as in JavaScript; too large is refused, as
       // RapidJSON refuses it (JavaScript would read Infinity, which JSON cannot write back).
       const double magnitude = std::strtod(std::string(text, length).c_str(), nullptr);
-      if (std::isinf(magnitude)) return false;
+      if (std::isinf(magnitude)) return refuse("number too large for a double");
       value = *text == '-' ? -0.0 : 0.0;
     } else if (error != std::errc() || stop != end) {
-      return false;
+      return refuse("number cannot be read");
     }
     return document_.Double(value);
   }
 
+  const std::string& refusal() const { return refusal_; }
+
  private:
+  bool enter() {
+    if (++depth_ <= max_depth_) return true;
+    return refuse("arrays and objects nested deeper than " + std::to_string(max_depth_) +
+                  " levels");
+  }
+  bool refuse(std::string why) {
+    refusal_ = std::move(why);
+    return false;
+  }
+
   rapidjson::Document& document_;
+  std::size_t max_depth_;
+  std::size_t depth_ = 0;
+  std::string refusal_;
 };
 
-}  // namespace
-
-rapidjson::ParseResult parse_exact(rapidjson::Document& document, std::string_view text) {
+template <unsigned kFlags, class Stream>
+std::optional<ParseFailure> parse_with_limits(rapidjson::Document& document,
+                                              Stream& stream,
+                                              std::size_t max_depth) {
   rapidjson::ParseResult result;
+  std::string refusal;
   auto generate = [&](rapidjson::Document& target) {
-    ExactNumbers handler(target);
-    rapidjson::MemoryStream bytes(text.data(), text.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+    ExactNumbers handler(target, max_depth);
     rapidjson::Reader reader;
-    result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+    // Iterative: RapidJSON's recursive parser overflows the stack on deep input before any
+    // handler can count the depth.
+    result =
+        reader
+            .Parse<kFlags | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(
+                stream, handler);
+    refusal = handler.refusal();
     return !result.IsError();
   };
   document.Populate(generate);
-  return result;
+  if (!result.IsError()) return std::nullopt;
+  if (refusal.empty()) refusal = rapidjson::GetParseError_En(result.Code());
+  return ParseFailure{result.Offset(), result.Code(), std::move(refusal)};
 }
 
-Result<rapidjson::Document> parse_json(std::string_view text) {
+}  // namespace
+
+std::optional<ParseFailure> parse_exact(rapidjson::Document& document,
+                                        std::string_view text,
+                                        std::size_t max_depth) {
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+  return parse_with_limits<rapidjson::kParseDefaultFlags>(document, stream, max_depth);
+}
+
+std::optional<ParseFailure> parse_exact_in_place(rapidjson::Document& document,
+                                                 char* text,
+                                                 std::size_t max_depth) {
+  rapidjson::InsituStringStream stream(text);
+  return parse_with_limits<rapidjson::kParseInsituFlag>(document, stream, max_depth);
+}
+
+Result<rapidjson::Document> parse_json(std::string_view text, std::size_t max_depth) {
   rapidjson::Document document;
-  rapidjson::ParseResult result = parse_exact(document, text);
-  std::size_t error_offset = result.Offset();
-  if (result.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
+  std::optional<ParseFailure> failure = parse_exact(document, text, max_depth);
+  if (failure && failure->code == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
     // RapidJSON (no flag changes this) refuses a high surrogate escape without its low half, which
     // a JavaScript string may hold and JSON.stringify writes. As bytes it stores them as CESU-8,
     // as it stores a lone "\udc00", and append_json writes both back as the escapes they were.
     const LoneHighSurrogatesAsBytes rewritten(text);
     document = rapidjson::Document();
-    result = parse_exact(document, rewritten.text());
-    error_offset = rewritten.original_offset(result.Offset());
+    failure = parse_exact(document, rewritten.text(), max_depth);
+    if (failure) failure->offset = rewritten.original_offset(failure->offset);
   }
-  if (result.IsError()) {
-    return fail("invalid_json", std::string("invalid JSON at offset ") +
-                                    std::to_string(error_offset) + ": " +
-                                    rapidjson::GetParseError_En(result.Code()));
+  if (failure) {
+    return fail("invalid_json", "invalid JSON at offset " + std::to_string(failure->offset) + ": " +
+                                    failure->reason);
   }
   return document;
 }

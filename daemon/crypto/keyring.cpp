@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "daemon/common/json.hpp"
 #include "daemon/crypto/base64.hpp"
 
 namespace backfilld::crypto {
@@ -124,11 +124,9 @@ common::Result<std::unique_ptr<Keyring>> load_from_file(const EnvLookup& env) {
 
   // Parsed in place so that the key text lives only in `text`, which is scrubbed on exit.
   rapidjson::Document json;
-  json.ParseInsitu(text->data());
-  if (json.HasParseError()) {
-    return keyring_error(where + " is not valid JSON: offset " +
-                         std::to_string(json.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(json.GetParseError()));
+  if (const auto failure = common::parse_exact_in_place(json, text->data())) {
+    return keyring_error(where + " is not valid JSON: offset " + std::to_string(failure->offset) +
+                         ": " + failure->reason);
   }
   if (!json.IsObject()) return keyring_error(where + " must hold a JSON object");
   auto primary = json.FindMember("primary");

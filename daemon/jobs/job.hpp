@@ -60,4 +60,12 @@ struct Job {
   std::string_view left_name() const;
 };
 
+/// A job whose state file could not be read or decoded at start: its file was moved aside and
+/// it shows as failed, so the daemon runs every other job.
+struct SetAsideJob {
+  std::string id;          ///< from the file's name
+  std::string reason;      ///< why the file could not be loaded
+  std::string state_file;  ///< where the file went
+};
+
 }  // namespace backfilld::jobs

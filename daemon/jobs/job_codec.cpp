@@ -1,5 +1,7 @@
 #include "daemon/jobs/job_codec.hpp"
 
+#include <algorithm>
+
 #include "daemon/common/json.hpp"
 #include "daemon/common/time_format.hpp"
 
@@ -126,7 +128,8 @@ std::string to_state_json(const Job& job) {
 }
 
 common::Result<Job> from_state_json(std::string_view state_text) {
-  auto parsed = common::parse_json(state_text);
+  // The manifest sits one level down in a state file: one more level than a manifest may use.
+  auto parsed = common::parse_json(state_text, common::kMaxJsonDepth + 1);
   if (!parsed) return common::Unexpected{parsed.error()};
   if (!parsed->IsObject()) return common::fail("invalid_state", "state is not a JSON object");
   Reader read(*parsed);
@@ -167,9 +170,28 @@ common::Result<Job> from_state_json(std::string_view state_text) {
     job.knobs.write_mode = parsed.value_or(engine::WriteMode::kAuto);
   }
 
+  if (job.knobs.batch_size < 1 || job.knobs.batch_size > 1000) {
+    knobs.problem("batchSize", "must be an integer from 1 to 1000");
+  }
+  if (job.knobs.write_concurrency < 1 || job.knobs.write_concurrency > 256) {
+    knobs.problem("writeConcurrency", "must be an integer from 1 to 256");
+  }
+  if (!(job.knobs.max_documents_per_second >= 0)) {
+    knobs.problem("maxDocumentsPerSecond", "must be 0 (no limit) or more");
+  }
+  if (!(job.knobs.max_request_units_per_second >= 0)) {
+    knobs.problem("maxRequestUnitsPerSecond", "must be 0 (no limit) or more");
+  }
+
   const rapidjson::Value& checkpoint_json = read.object("checkpoint");
   Reader checkpoint(checkpoint_json);
   job.progress.continuation = checkpoint.string("continuation");
+  // It goes back to Cosmos as the x-ms-continuation header: a control character (CR, LF) would
+  // split the request.
+  if (std::any_of(job.progress.continuation.begin(), job.progress.continuation.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    checkpoint.problem("continuation", "must not hold control characters");
+  }
   job.progress.batches = checkpoint.uint("batches");
   job.progress.finished = checkpoint.boolean("finished");
   job.progress.counts = engine::counts_from_json(checkpoint.object("counts"), job.spec().fields,
@@ -245,6 +267,16 @@ void to_status_json(const Job& job,
   out.AddMember("startedAt", time_value(job.started_at, allocator), allocator);
   out.AddMember("finishedAt", time_value(job.finished_at, allocator), allocator);
   out.AddMember("lastCheckpointAt", time_value(job.last_checkpoint_at, allocator), allocator);
+}
+
+void to_status_json(const SetAsideJob& job,
+                    rapidjson::Value& out,
+                    rapidjson::Document::AllocatorType& allocator) {
+  out.SetObject();
+  out.AddMember("id", text(job.id, allocator), allocator);
+  out.AddMember("state", text(to_string(JobState::kFailed), allocator), allocator);
+  out.AddMember("reason", text(job.reason, allocator), allocator);
+  out.AddMember("stateFile", text(job.state_file, allocator), allocator);
 }
 
 void to_report_json(const Job& job,

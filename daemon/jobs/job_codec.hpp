@@ -14,7 +14,8 @@ namespace backfilld::jobs {
 /// The job's persistent state: manifest, knobs, checkpoint (continuation, counts), times.
 std::string to_state_json(const Job& job);
 
-/// Reads a state file back; errors name the member at fault.
+/// Reads a state file back; errors (code invalid_state) name the member at fault, including
+/// values no running daemon writes (knobs out of range, a continuation no header can carry).
 common::Result<Job> from_state_json(std::string_view json);
 
 /// What only a live daemon knows about a job.
@@ -31,6 +32,11 @@ struct JobLive {
 /// GET /v1/jobs/{id}: state, counts per field, progress, rate, ETA, waiting reason, knobs.
 void to_status_json(const Job& job,
                     const JobLive& live,
+                    rapidjson::Value& out,
+                    rapidjson::Document::AllocatorType& allocator);
+
+/// GET /v1/jobs/{id} of a job set aside at start: failed, the reason and where its file went.
+void to_status_json(const SetAsideJob& job,
                     rapidjson::Value& out,
                     rapidjson::Document::AllocatorType& allocator);
 

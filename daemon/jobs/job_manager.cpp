@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 
 #include "daemon/common/json.hpp"
@@ -114,13 +115,55 @@ std::string JobManager::new_job_id() {
   return fmt::format("job-{:06}-{:04x}", next_sequence_, random() & 0xFFFF);
 }
 
+const SetAsideJob* JobManager::find_set_aside(std::string_view id) const {
+  const auto it = std::find_if(set_aside_.begin(), set_aside_.end(),
+                               [&](const SetAsideJob& job) { return job.id == id; });
+  return it == set_aside_.end() ? nullptr : &*it;
+}
+
+common::Unexpected<common::Error> JobManager::no_such_job(std::string_view id) const {
+  if (const SetAsideJob* aside = find_set_aside(id)) {
+    return common::fail("conflict", "job " + aside->id + " is failed: " + aside->reason +
+                                        "; its state file is now " + aside->state_file);
+  }
+  return common::fail("not_found", "no job " + std::string(id));
+}
+
+common::Result<void> JobManager::set_aside(const state::Record& record, const std::string& reason) {
+  auto moved = state_store_.set_aside(record.job_id);
+  if (!moved) {
+    return common::fail("state_io", "job " + record.job_id + ": state file cannot be loaded (" +
+                                        reason + ") nor set aside: " + moved.error().message);
+  }
+  spdlog::error(
+      "job {}: state file {}.json cannot be loaded: {}; moved to {}; the job is listed as failed "
+      "and every other job runs",
+      record.job_id, record.job_id, reason, *moved);
+  set_aside_.push_back(
+      SetAsideJob{record.job_id, "state file cannot be loaded: " + reason, std::move(*moved)});
+  metrics_.set_job_state(metrics::JobLabels{record.job_id, "", ""}, to_string(JobState::kFailed));
+  // A new job must not take its number: ids are "job-<sequence>-<random>".
+  const std::string_view id = record.job_id;
+  std::uint64_t sequence = 0;
+  if (id.starts_with("job-") &&
+      std::from_chars(id.data() + 4, id.data() + id.size(), sequence).ec == std::errc()) {
+    next_sequence_ = std::max(next_sequence_, sequence + 1);
+  }
+  return {};
+}
+
 common::Result<void> JobManager::restore() {
   auto records = state_store_.load_all();
   if (!records) return common::Unexpected{records.error()};
   for (const state::Record& record : *records) {
-    auto job = from_state_json(record.json);
+    auto job = record.unreadable.empty() ? from_state_json(record.json)
+                                         : common::fail("invalid_state", record.unreadable);
+    if (job && job->id != record.job_id) {
+      job = common::fail("invalid_state", "id: \"" + job->id + "\" is not the file's job id");
+    }
     if (!job) {
-      return common::fail("invalid_state", "job " + record.job_id + ": " + job.error().message);
+      if (auto kept = set_aside(record, job.error().message); !kept) return kept;
+      continue;
     }
     next_sequence_ = std::max(next_sequence_, job->sequence + 1);
     if (job->state == JobState::kPaused) job->pause_requested = true;
@@ -418,7 +461,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
 
 common::Result<void> JobManager::pause(std::string_view id, std::string_view by) {
   Job* job = find_mutable(id);
-  if (job == nullptr) return common::fail("not_found", "no job " + std::string(id));
+  if (job == nullptr) return no_such_job(id);
   if (is_terminal(job->state)) {
     return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)));
   }
@@ -435,7 +478,7 @@ common::Result<void> JobManager::pause(std::string_view id, std::string_view by)
 
 common::Result<void> JobManager::resume(std::string_view id, std::string_view by) {
   Job* job = find_mutable(id);
-  if (job == nullptr) return common::fail("not_found", "no job " + std::string(id));
+  if (job == nullptr) return no_such_job(id);
   Runtime& rt = runtime(job->id);
   if (is_terminal(job->state) || !job->pause_requested) {
     return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)) +
@@ -456,7 +499,7 @@ common::Result<void> JobManager::resume(std::string_view id, std::string_view by
 
 common::Result<void> JobManager::stop(std::string_view id, std::string_view by) {
   Job* job = find_mutable(id);
-  if (job == nullptr) return common::fail("not_found", "no job " + std::string(id));
+  if (job == nullptr) return no_such_job(id);
   if (is_terminal(job->state)) {
     return common::fail("conflict",
                         "job " + job->id + " is already " + std::string(to_string(job->state)));
@@ -479,7 +522,7 @@ common::Result<void> JobManager::patch(std::string_view id,
                                        const KnobPatch& patch,
                                        std::string_view by) {
   Job* job = find_mutable(id);
-  if (job == nullptr) return common::fail("not_found", "no job " + std::string(id));
+  if (job == nullptr) return no_such_job(id);
   if (is_terminal(job->state)) {
     return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)));
   }

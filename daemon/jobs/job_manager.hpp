@@ -72,7 +72,10 @@ class JobManager {
   ~JobManager();
 
   /// Loads every job from the state store: unfinished ones are queued again and resume from
-  /// their checkpoint; paused ones stay paused. Then starts what may run.
+  /// their checkpoint; paused ones stay paused. A record that cannot be read or decoded is set
+  /// aside (StateStore::set_aside), logged as an error and listed as failed; the others run.
+  /// Only the store itself failing (listing it, moving a record aside) is an error. Then starts
+  /// what may run.
   common::Result<void> restore();
 
   /// Validates and queues one job per container. Error codes: invalid_request, conflict,
@@ -85,6 +88,9 @@ class JobManager {
   common::Result<void> patch(std::string_view id, const KnobPatch& patch, std::string_view by);
 
   const Job* find(std::string_view id) const;
+  /// The jobs restore() set aside, in job id order.
+  const std::vector<SetAsideJob>& set_aside_jobs() const { return set_aside_; }
+  const SetAsideJob* find_set_aside(std::string_view id) const;
   /// Every job in submission order.
   std::vector<const Job*> list() const;
   /// What only the running daemon knows about a job: live counts, rate, ETA, waiting reason.
@@ -116,6 +122,9 @@ class JobManager {
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);
   Job* find_mutable(std::string_view id);
+  /// not_found, or conflict for a job set aside at start.
+  common::Unexpected<common::Error> no_such_job(std::string_view id) const;
+  common::Result<void> set_aside(const state::Record& record, const std::string& reason);
   Runtime& runtime(const std::string& id);
   std::string slot_key(const Job& job) const { return job.database + "/" + job.container; }
   metrics::JobLabels labels(const Job& job) const;
@@ -134,6 +143,7 @@ class JobManager {
   KeyState keys_;
   ManagerOptions options_;
   std::map<std::string, Job, std::less<>> jobs_;
+  std::vector<SetAsideJob> set_aside_;
   std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_;
   std::map<std::string, std::size_t> running_per_container_;
   std::size_t running_ = 0;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -19,6 +20,8 @@ namespace {
 constexpr std::string_view kRecordSuffix = ".json";
 constexpr std::string_view kTempMarker = ".json.tmp-";
 constexpr std::size_t kMaxJobIdLength = 128;
+constexpr std::string_view kSetAsideDirectory = "corrupt";
+constexpr int kMaxSetAsideCopies = 1000;
 
 // Distinguishes the temp files of concurrent saves within one process; the pid separates
 // processes sharing a directory.
@@ -157,11 +160,14 @@ common::Result<void> write_durable_file(const std::filesystem::path& path, std::
 }
 
 common::Result<std::string> read_file(const std::filesystem::path& path) {
-  FileDescriptor fd(open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // Non-blocking: a FIFO under the name would otherwise hang the start; fstat refuses it.
+  FileDescriptor fd(open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) return io_error("cannot open", path, errno);
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return io_error("cannot stat", path, errno);
-  if (!S_ISREG(info.st_mode)) return io_error("cannot read", path, EINVAL);
+  if (!S_ISREG(info.st_mode)) {
+    return common::fail("state_io", "cannot read " + path.string() + ": not a regular file");
+  }
   std::string contents;
   contents.reserve(static_cast<std::size_t>(info.st_size));
   char buffer[64 * 1024];
@@ -280,13 +286,57 @@ common::Result<std::vector<Record>> FileStateStore::load_all() {
     const auto job_id = view.substr(0, view.size() - kRecordSuffix.size());
     // save() never writes any other name; whatever else is here is not ours.
     if (!valid_job_id(job_id)) continue;
+    // A file that cannot be read is one job's problem, never the whole store's.
     auto contents = read_file(directory_ / name);
-    if (!contents) return common::Unexpected{contents.error()};
-    records.push_back(Record{std::string(job_id), std::move(*contents)});
+    if (!contents) {
+      records.push_back(Record{std::string(job_id), {}, contents.error().message});
+      continue;
+    }
+    records.push_back(Record{std::string(job_id), std::move(*contents), {}});
   }
   std::sort(records.begin(), records.end(),
             [](const Record& a, const Record& b) { return a.job_id < b.job_id; });
   return records;
+}
+
+common::Result<std::string> FileStateStore::set_aside(std::string_view job_id) {
+  if (!valid_job_id(job_id)) {
+    return common::fail("invalid_job_id", "job id \"" + printable_id(job_id) + "\" names no file");
+  }
+  const auto aside = directory_ / kSetAsideDirectory;
+  if (::mkdir(aside.c_str(), 0700) != 0 && errno != EEXIST) {
+    return io_error("cannot create directory", aside, errno);
+  }
+  FileDescriptor from(open_retrying(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (from.get() < 0) return io_error("cannot open directory", directory_, errno);
+  FileDescriptor to(open_retrying(aside.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (to.get() < 0) return io_error("cannot open directory", aside, errno);
+  const std::string name = std::string(job_id) + std::string(kRecordSuffix);
+  // Never over an earlier set-aside copy: RENAME_NOREPLACE fails with EEXIST, then a suffix.
+  for (int copy = 0; copy < kMaxSetAsideCopies; ++copy) {
+    const std::string target = copy == 0 ? name : name + "." + std::to_string(copy);
+    int moved = ::renameat2(from.get(), name.c_str(), to.get(), target.c_str(), RENAME_NOREPLACE);
+    if (moved != 0 && errno == EINVAL) {
+      // A file system without RENAME_NOREPLACE: only this process writes here, so a check first
+      // is enough.
+      struct stat existing {};
+      if (::fstatat(to.get(), target.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) continue;
+      moved = ::renameat(from.get(), name.c_str(), to.get(), target.c_str());
+    }
+    if (moved == 0) {
+      if (const int error = fsync_retrying(to.get())) {
+        return io_error("cannot fsync directory", aside, error);
+      }
+      if (const int error = fsync_retrying(from.get())) {
+        return io_error("cannot fsync directory", directory_, error);
+      }
+      return (aside / target).string();
+    }
+    if (errno != EEXIST) {
+      return io_error("cannot move " + (directory_ / name).string() + " to", aside / target, errno);
+    }
+  }
+  return io_error("cannot move " + (directory_ / name).string() + " to", aside, EEXIST);
 }
 
 }  // namespace backfilld::state

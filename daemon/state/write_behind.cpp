@@ -26,7 +26,7 @@ void WriteBehind::save_later(std::string job_id, std::string json) {
     if (waiting != queue_.end()) {
       waiting->json = std::move(json);  // not started yet: the newer state wins
     } else {
-      queue_.push_back(Record{std::move(job_id), std::move(json)});
+      queue_.push_back(Record{std::move(job_id), std::move(json), {}});
     }
   }
   wake_.notify_one();

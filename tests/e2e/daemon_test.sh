@@ -16,9 +16,14 @@
 #             criterion, reason in its status) under --verbose with JSON logs, and a
 #             `backfilld run` with human logs, the marker is in no log, metric, API response,
 #             checkpoint or state file
+#   hostile   bodies nested 100,000 levels deep get 400 on POST and PATCH and the daemon stays up;
+#             a manifestPath symlink out of --manifest-dir gets 403, a ConfigMap-style link into
+#             ..data/ works; one job's state file truncated and another's nested too deep while
+#             the daemon is down: the restart runs every other job to the end and lists the two
+#             as failed, their files moved to state/corrupt/
 set -euo pipefail
 
-(($# == 4)) || { echo "usage: $(basename "$0") api|restart|leaks BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
+(($# == 4)) || { echo "usage: $(basename "$0") api|restart|leaks|hostile BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
 scenario="$1"
 backfilld="$(realpath "$2")"
 src="$(realpath "$3")"
@@ -303,6 +308,79 @@ scenario_leaks() {
     "$work/state" "$work"/run*.json "$work"/run*.log || true)"
   [[ -z "$where" ]] || fail "plaintext marker leaked into: $where"
   log "marker in no log (json, human), response ($(wc -c <"$work/responses.txt") bytes), metric or state file ($(ls "$work/state" | wc -l) files)"
+}
+
+scenario_hostile() {
+  mkdir -p "$work/manifests/..2024_01_01"
+  cp "$work/manifest.json" "$work/manifests/..2024_01_01/encrypt.json"
+  ln -s ..2024_01_01 "$work/manifests/..data"
+  ln -s ..data/encrypt.json "$work/manifests/encrypt.json"
+  cp "$work/manifest.json" "$work/outside.json"
+  ln -s ../outside.json "$work/manifests/escape.json"
+  daemon_args=(--manifest-dir "$work/manifests")
+  daemon
+  mapfile -t dry < <(submit true)
+  wait_all 60
+
+  local deep
+  deep="$(head -c 100000 /dev/zero | tr '\0' '[')$(head -c 100000 /dev/zero | tr '\0' ']')"
+  printf '%s' "$deep" >"$work/deep.json"
+  local path code
+  for path in "POST /v1/jobs" "PATCH /v1/jobs/${dry[0]}"; do
+    code="$(curl -sS -o "$work/out.json" -w '%{http_code}' -X "${path%% *}" \
+      -H "Authorization: Bearer $BACKFILLD_API_TOKEN" -H 'Content-Type: application/json' \
+      --data-binary "@$work/deep.json" "$base${path#* }")" || fail "$path: curl failed (daemon down?)"
+    [[ "$code" == 400 ]] || fail "$path with a deep body: HTTP $code: $(head -c 300 "$work/out.json")"
+    jq -e '.error.code == "invalid_json" and (.error.message | contains("nested deeper than 256 levels"))' \
+      "$work/out.json" >/dev/null || fail "$path deep body: $(cat "$work/out.json")"
+  done
+  kill -0 "$daemon_pid" || fail "the daemon died on a deep body"
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' "$base/healthz")" == 200 ]] || fail "healthz after deep bodies"
+  log "bodies nested 100,000 deep: 400 on POST and PATCH, daemon up"
+
+  expect_status 403 POST /v1/jobs '{"manifestPath": "escape.json", "dryRun": true, "operator": "e2e"}'
+  jq -e '.error.code == "forbidden"' "$work/out.json" >/dev/null || fail "escape: $(cat "$work/out.json")"
+  expect_status 403 POST /v1/jobs "{\"manifestPath\": \"$work/outside.json\", \"dryRun\": true, \"operator\": \"e2e\"}"
+  expect_status 403 POST /v1/jobs '{"manifestPath": "../outside.json", "dryRun": true, "operator": "e2e"}'
+  local first_container
+  first_container="$(jq -r '.containers[0].name' "$work/manifest.json")"
+  expect_status 201 POST /v1/jobs "{\"manifestPath\": \"encrypt.json\", \"dryRun\": true, \"operator\": \"e2e\", \"container\": \"$first_container\"}"
+  wait_all 60
+  log "manifestPath: symlink, absolute and .. escapes 403; the ConfigMap-style link works"
+
+  # Live jobs, slowed so they are unfinished when the daemon stops.
+  mapfile -t live < <(submit false '{"knobs": {"batchSize": 10, "maxDocumentsPerSecond": 100}}')
+  wait_job "${live[0]}" '.progress.scanned > 0' 30
+  kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
+  daemon_pid=""
+  local truncated="${dry[0]}" nested="${dry[1]}" size
+  size="$(stat -c %s "$work/state/$truncated.json")"
+  truncate -s $((size / 2)) "$work/state/$truncated.json"
+  printf '{"version": 1, "id": "%s", "x": %s}' "$nested" "$deep" >"$work/state/$nested.json"
+  printf '{"half' >"$work/state/.${live[0]}.json.tmp-999999-0"  # a crash's leftover temp file
+
+  daemon
+  unthrottle "${live[@]}"
+  wait_all 120
+  for id in "${live[@]}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $id after the restart: $(job_field "$id" '.state + " " + (.reason // "")')"
+  done
+  verify --expect encrypted
+  for id in "$truncated" "$nested"; do
+    expect_status 200 GET "/v1/jobs/$id"
+    jq -e --arg f "$work/state/corrupt/$id.json" '.state == "failed" and .stateFile == $f
+        and (.reason | startswith("state file cannot be loaded: invalid JSON"))' "$work/out.json" >/dev/null ||
+      fail "set-aside job $id: $(cat "$work/out.json")"
+    [[ -f "$work/state/corrupt/$id.json" && ! -e "$work/state/$id.json" ]] || fail "$id.json not moved to corrupt/"
+  done
+  expect_status 200 GET /v1/jobs
+  jq -e --arg t "$truncated" '[.jobs[] | select(.id == $t and .state == "failed")] | length == 1' "$work/out.json" >/dev/null ||
+    fail "GET /v1/jobs does not list $truncated as failed"
+  grep -q "error.*job $truncated: state file $truncated.json cannot be loaded" "$work/daemon.log" || fail "no error log naming $truncated"
+  [[ ! -e "$work/state/.${live[0]}.json.tmp-999999-0" ]] || fail "the leftover temp file is still there"
+  log "restart with 2 damaged state files: both failed and moved to corrupt/, every live job succeeded"
+  kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
+  daemon_pid=""
 }
 
 "scenario_$scenario"

@@ -16,10 +16,19 @@ class MemoryStateStore final : public state::StateStore {
   }
   common::Result<std::vector<state::Record>> load_all() override {
     std::vector<state::Record> all;
-    for (const auto& [id, json] : records) all.push_back({id, json});
+    for (const auto& [id, json] : records) all.push_back({id, json, {}});
     return all;
   }
+  common::Result<std::string> set_aside(std::string_view job_id) override {
+    const auto record = records.find(std::string(job_id));
+    if (record == records.end())
+      return common::fail("state_io", "no record " + std::string(job_id));
+    set_aside_records[record->first] = record->second;
+    records.erase(record);
+    return "corrupt/" + std::string(job_id) + ".json";
+  }
   std::map<std::string, std::string> records;
+  std::map<std::string, std::string> set_aside_records;  ///< what set_aside moved
   int saves = 0;
 };
 

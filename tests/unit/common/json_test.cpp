@@ -145,4 +145,61 @@ TEST_CASE("string_member finds strings only") {
   CHECK(find_member(*parsed, "n")->GetInt() == 1);
 }
 
+/// `depth` arrays, one inside the other, around a 0.
+std::string nested_arrays(std::size_t depth) {
+  return std::string(depth, '[') + "0" + std::string(depth, ']');
+}
+
+TEST_CASE("parse_json refuses nesting deeper than kMaxJsonDepth, however deep, without recursion") {
+  // 100,000 levels overflowed the stack of RapidJSON's recursive parser (SIGSEGV).
+  for (const std::string& deep : {nested_arrays(100'000), std::string(100'000, '['), [] {
+                                    std::string objects;
+                                    for (int i = 0; i < 100'000; ++i) objects += R"({"a":)";
+                                    return objects + "0" + std::string(100'000, '}');
+                                  }()}) {
+    auto refused = parse_json(deep);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "invalid_json");
+    CHECK(refused.error().message.find(": arrays and objects nested deeper than 256 levels") !=
+          std::string::npos);
+  }
+  // The offset is the bracket one level too deep.
+  auto one_too_many = parse_json(nested_arrays(kMaxJsonDepth + 1));
+  REQUIRE_FALSE(one_too_many.ok());
+  CHECK(one_too_many.error().message ==
+        "invalid JSON at offset 256: arrays and objects nested deeper than 256 levels");
+}
+
+TEST_CASE("parse_json accepts exactly kMaxJsonDepth levels, and every walker handles them") {
+  static_assert(kMaxJsonDepth > 128, "Cosmos DB documents nest up to 128 levels");
+  const std::string text = nested_arrays(kMaxJsonDepth);
+  auto parsed = parse_json(text);
+  REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+  CHECK(to_json(*parsed) == text);  // append_json recurses once per level
+  rapidjson::Document copy;
+  copy.CopyFrom(*parsed, copy.GetAllocator());  // so do CopyFrom and operator==
+  CHECK(copy == *parsed);
+  // A caller may allow more (a state file wraps a manifest), or less.
+  CHECK(parse_json(nested_arrays(kMaxJsonDepth + 1), kMaxJsonDepth + 1).ok());
+  CHECK_FALSE(parse_json(nested_arrays(3), 2).ok());
+}
+
+TEST_CASE("parse_exact_in_place keeps the strings in the caller's buffer, with the same limits") {
+  std::string text = R"({"k":"a\u0062c","n":[1.5,-2]})";
+  rapidjson::Document document;
+  REQUIRE_FALSE(parse_exact_in_place(document, text.data()).has_value());
+  const rapidjson::Value& k = document["k"];
+  CHECK(std::string_view(k.GetString(), k.GetStringLength()) == "abc");
+  CHECK(k.GetString() >= text.data());
+  CHECK(k.GetString() < text.data() + text.size());  // not a copy
+  CHECK(document["n"][0].GetDouble() == 1.5);
+  CHECK(document["n"][1].GetInt64() == -2);
+
+  std::string deep = nested_arrays(100'000);
+  rapidjson::Document refused;
+  const auto failure = parse_exact_in_place(refused, deep.data());
+  REQUIRE(failure.has_value());
+  CHECK(failure->reason == "arrays and objects nested deeper than 256 levels");
+}
+
 }  // namespace backfilld::common

@@ -203,6 +203,26 @@ TEST_CASE("provider file errors name the variable, the file and the kid, never t
   CHECK_FALSE(contains(message, bad_text));
 }
 
+TEST_CASE("a keyring file nested 1,000,000 levels deep is refused with the depth, not a crash") {
+  // In place and recursive, RapidJSON ran off the stack somewhere below a million levels.
+  const std::string key1 = base64_of(key_filled_with(1));
+  for (const std::string& text :
+       {R"({"primary": "k1", "keys": {"k1": ")" + key1 + R"("}, "x": )" +
+            std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}",
+        [] {
+          std::string objects;
+          for (int i = 0; i < 100'000; ++i) objects += R"({"a":)";
+          return objects;
+        }()}) {
+    TempFile file(text);
+    const std::string message = load_error(env_of(
+        {{"FIELD_ENCRYPT_KEY_PROVIDER", "file"}, {"FIELD_ENCRYPT_KEYRING_FILE", file.path()}}));
+    CHECK(contains(message, "keyring file " + file.path() + " is not valid JSON: offset "));
+    CHECK(contains(message, "nested deeper than 256 levels"));
+    CHECK_FALSE(contains(message, key1));
+  }
+}
+
 TEST_CASE("encryption_enabled is true only for FIELD_ENCRYPT_ENABLED=true") {
   CHECK(encryption_enabled(env_of({{"FIELD_ENCRYPT_ENABLED", "true"}})));
   CHECK_FALSE(encryption_enabled(env_of({{"FIELD_ENCRYPT_ENABLED", "TRUE"}})));

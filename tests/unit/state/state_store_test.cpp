@@ -218,17 +218,39 @@ TEST_CASE("a state path that is not a directory gives an error naming it") {
   CHECK(below.error().message.find(file.string()) != std::string::npos);
 }
 
-TEST_CASE("a record that cannot be read is an error naming the file") {
+TEST_CASE(
+    "a record that cannot be read comes back unreadable, naming the file; set_aside moves it") {
   TempDir temp;
   auto store = open_store(temp.path());
   REQUIRE(store->save("good", "{}").ok());
   fs::create_directory(temp.path() / "broken.json");
+  REQUIRE(::mkfifo((temp.path() / "fifo.json").c_str(), 0600) == 0);  // must not hang the load
   auto records = store->load_all();
-  REQUIRE_FALSE(records.ok());
-  CHECK(records.error().code == "state_io");
-  CHECK_MESSAGE(
-      records.error().message.find((temp.path() / "broken.json").string()) != std::string::npos,
-      records.error().message);
+  REQUIRE(records.ok());  // one file is one job's problem, never the store's
+  REQUIRE(records->size() == 3);
+  CHECK((*records)[0].job_id == "broken");
+  CHECK((*records)[0].unreadable ==
+        "cannot read " + (temp.path() / "broken.json").string() + ": not a regular file");
+  CHECK((*records)[1].job_id == "fifo");
+  CHECK((*records)[1].unreadable.find((temp.path() / "fifo.json").string()) != std::string::npos);
+  CHECK((*records)[2].job_id == "good");
+  CHECK((*records)[2].unreadable.empty());
+  CHECK((*records)[2].json == "{}");
+
+  auto moved = store->set_aside("broken");
+  REQUIRE_MESSAGE(moved.ok(), moved.error().message);
+  CHECK(*moved == (temp.path() / "corrupt" / "broken.json").string());
+  CHECK(fs::is_directory(temp.path() / "corrupt" / "broken.json"));
+  CHECK_FALSE(fs::exists(temp.path() / "broken.json"));
+  // The same name again keeps the first copy.
+  REQUIRE(store->save("broken", "{").ok());
+  auto again = store->set_aside("broken");
+  REQUIRE(again.ok());
+  CHECK(*again == (temp.path() / "corrupt" / "broken.json.1").string());
+  CHECK_FALSE(store->set_aside("absent").ok());
+  auto left = store->load_all();
+  REQUIRE(left.ok());
+  CHECK(left->size() == 2);  // corrupt/ is never loaded
 }
 
 TEST_CASE("an unwritable directory gives an error naming the path") {

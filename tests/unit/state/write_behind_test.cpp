@@ -24,6 +24,7 @@ class GatedStore final : public StateStore {
     return {};
   }
   common::Result<std::vector<Record>> load_all() override { return std::vector<Record>{}; }
+  common::Result<std::string> set_aside(std::string_view) override { return std::string(); }
 
   std::vector<std::pair<std::string, std::string>> saved;
   std::promise<void> started;
