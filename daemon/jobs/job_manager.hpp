@@ -1,11 +1,12 @@
 #pragma once
-/// The queue of jobs and the scheduler that runs them: a global limit of running jobs, a limit
-/// per container (two jobs never write one container at once), submission order, the live
-/// gate, pause/resume/stop, live knobs, a checkpoint after every batch, and restore on start.
-/// Single-threaded: call it from the io_context's thread.
+/// The job layer's facade: submit (through the live gate), pause/resume/stop, live knobs,
+/// restore on start, shutdown; it runs each job the scheduler starts, with a checkpoint
+/// (job_persistence) and metrics (job_metrics) after every batch. The API and both commands
+/// (`serve`, `run`) drive jobs only through it. Single-threaded: call it from the io_context's
+/// thread.
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,13 +16,14 @@
 #include "daemon/common/result.hpp"
 #include "daemon/cosmos/client.hpp"
 #include "daemon/cosmos/document_store.hpp"
-#include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/clock.hpp"
 #include "daemon/jobs/job.hpp"
 #include "daemon/jobs/job_codec.hpp"
+#include "daemon/jobs/job_persistence.hpp"
+#include "daemon/jobs/live_gate.hpp"
+#include "daemon/jobs/scheduler.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
-#include "daemon/state/write_behind.hpp"
 
 namespace backfilld::jobs {
 
@@ -33,13 +35,6 @@ struct ManagerOptions {
   std::string environment;       ///< BACKFILLD_ENVIRONMENT, for the release record
   std::string build_commit;
   engine::RunSettings default_knobs;
-};
-
-/// The keys a live encryption job needs; `error` says why they are unusable when they are.
-struct KeyState {
-  std::unique_ptr<crypto::Keyring> keyring;
-  bool enabled = false;  ///< FIELD_ENCRYPT_ENABLED=true
-  std::string error;     ///< from loading the keyring, if it failed
 };
 
 struct SubmitRequest {
@@ -105,38 +100,25 @@ class JobManager {
   void observe_request(const cosmos::RequestEvent& event);
 
  private:
-  struct Runtime;
-
+  /// One job's run (job_manager_run.cpp): transform, target, checks, runner, hooks.
   net::awaitable<void> run_job(std::string id);
   /// Before each batch: waits while paused; false when the job must stop.
-  net::awaitable<bool> gate(Job& job, Runtime& rt);
+  net::awaitable<bool> gate(ManagedJob& entry);
   net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job);
   void schedule();
-  void persist(const Job& job);
+  void persist(const Job& job) { persistence_.persist(job); }
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);
-  Job* find_mutable(std::string_view id);
-  Runtime& runtime(const std::string& id);
-  std::string slot_key(const Job& job) const { return job.database + "/" + job.container; }
-  metrics::JobLabels labels(const Job& job) const;
-  common::Result<void> check_live_gate(const SubmitRequest& request,
-                                       const std::string& database,
-                                       const migrations::ContainerSpec& spec,
-                                       std::string& dry_run_job) const;
   std::string new_job_id();
 
   net::any_io_executor executor_;
   cosmos::DocumentStore& store_;
-  state::StateStore& state_store_;
-  state::WriteBehind checkpoints_;  ///< batch checkpoints, saved off the io thread
+  JobPersistence persistence_;
   metrics::Metrics& metrics_;
   const engine::Clock& clock_;
   KeyState keys_;
   ManagerOptions options_;
-  std::map<std::string, Job, std::less<>> jobs_;
-  std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_;
-  std::map<std::string, std::size_t> running_per_container_;
-  std::size_t running_ = 0;
+  Scheduler scheduler_;  ///< every job (record and run) and the running slots
   std::uint64_t next_sequence_ = 1;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point last_throttled_{};
