@@ -6,6 +6,7 @@
 #include <random>
 
 #include "daemon/jobs/job_metrics.hpp"
+#include "daemon/jobs/job_state.hpp"
 
 namespace backfilld::jobs {
 
@@ -36,7 +37,7 @@ const Job* JobManager::find(std::string_view id) const {
 std::vector<const Job*> JobManager::list() const { return scheduler_.list(); }
 
 void JobManager::set_state(Job& job, JobState state) {
-  job.state = state;
+  transition(job, state);
   metrics_.set_job_state(job_labels(job), to_string(state));
 }
 
@@ -71,7 +72,7 @@ common::Result<void> JobManager::restore() {
     if (job->state == JobState::kPaused) job->pause_requested = true;
     if (job->state == JobState::kRunning) {
       // Resumes from its checkpoint when a slot is free, or waits if a pause was asked for.
-      job->state = job->pause_requested ? JobState::kPaused : JobState::kQueued;
+      transition(*job, job->pause_requested ? JobState::kPaused : JobState::kQueued);
     }
     metrics_.set_job_state(job_labels(*job), to_string(job->state));
     spdlog::info("job {} ({}/{}) restored: {}, {} scanned, {} batches", job->id, job->manifest.id,
@@ -83,7 +84,8 @@ common::Result<void> JobManager::restore() {
   return {};
 }
 
-common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest request) {
+common::Result<std::vector<JobManager::Accepted>> JobManager::accept(
+    const SubmitRequest& request) const {
   if (shutting_down_) return common::fail("unavailable", "the daemon is shutting down");
   if (request.operator_name.empty()) {
     return common::fail("invalid_request", "operator: required, names who runs this migration");
@@ -100,7 +102,7 @@ common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest reques
   }
 
   // All or nothing: every container passes the checks before any job is created.
-  std::vector<std::pair<const migrations::ContainerSpec*, std::string>> accepted;
+  std::vector<Accepted> accepted;
   for (const migrations::ContainerSpec& spec : request.manifest.containers) {
     if (!request.container.empty() && spec.name != request.container) continue;
     for (const Job* job : list()) {
@@ -119,11 +121,22 @@ common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest reques
         return common::Unexpected{gate.error()};
       }
     }
-    accepted.emplace_back(&spec, std::move(dry_run_job));
+    accepted.push_back(Accepted{&spec, database, std::move(dry_run_job)});
   }
+  return accepted;
+}
 
+common::Result<void> JobManager::check(const SubmitRequest& request) const {
+  auto accepted = accept(request);
+  if (!accepted) return common::Unexpected{accepted.error()};
+  return {};
+}
+
+common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest request) {
+  auto accepted = accept(request);
+  if (!accepted) return common::Unexpected{accepted.error()};
   std::vector<std::string> ids;
-  for (auto& [spec, dry_run_job] : accepted) {
+  for (auto& [spec, database, dry_run_job] : *accepted) {
     Job job;
     job.id = new_job_id();
     job.sequence = next_sequence_++;
@@ -158,7 +171,7 @@ common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest reques
 
 void JobManager::schedule() {
   if (shutting_down_) return;
-  scheduler_.schedule({}, [this](ManagedJob& entry) {
+  scheduler_.schedule(options_.admit, [this](ManagedJob& entry) {
     net::co_spawn(executor_, run_job(entry.job.id), [id = entry.job.id](std::exception_ptr error) {
       if (!error) return;
       try {

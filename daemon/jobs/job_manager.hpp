@@ -35,6 +35,11 @@ struct ManagerOptions {
   std::string environment;       ///< BACKFILLD_ENVIRONMENT, for the release record
   std::string build_commit;
   engine::RunSettings default_knobs;
+  /// Which queued jobs the scheduler may start (empty: every one); `backfilld run` admits only
+  /// the job it runs now. Call schedule() when the answer changes.
+  std::function<bool(const Job&)> admit = {};
+  /// Called when a run of a job ends: finished, failed, stopped, or checkpointed for shutdown.
+  std::function<void(const Job&)> on_run_ended = {};
 };
 
 struct SubmitRequest {
@@ -73,6 +78,10 @@ class JobManager {
   /// Validates and queues one job per container. Error codes: invalid_request, conflict,
   /// live_gate (the message says which condition failed).
   common::Result<std::vector<std::string>> submit(SubmitRequest request);
+  /// The checks of submit (request, conflict, live gate) without creating anything.
+  common::Result<void> check(const SubmitRequest& request) const;
+  /// Starts the queued jobs that may run now (submit, resume and a run's end call it too).
+  void schedule();
 
   common::Result<void> pause(std::string_view id, std::string_view by);
   common::Result<void> resume(std::string_view id, std::string_view by);
@@ -100,12 +109,18 @@ class JobManager {
   void observe_request(const cosmos::RequestEvent& event);
 
  private:
+  /// A container of a request that passed the checks, with the dry run that cleared its gate.
+  struct Accepted {
+    const migrations::ContainerSpec* spec;
+    std::string database;
+    std::string dry_run_job;
+  };
+  common::Result<std::vector<Accepted>> accept(const SubmitRequest& request) const;
   /// One job's run (job_manager_run.cpp): transform, target, checks, runner, hooks.
   net::awaitable<void> run_job(std::string id);
   /// Before each batch: waits while paused; false when the job must stop.
   net::awaitable<bool> gate(ManagedJob& entry);
   net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job);
-  void schedule();
   void persist(const Job& job) { persistence_.persist(job); }
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);

@@ -78,6 +78,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   if (!transform) {
     release();
     finish(job, JobState::kFailed, "cannot build the transform: " + transform.error().message);
+    if (options_.on_run_ended) options_.on_run_ended(job);
     schedule();
     co_return;
   }
@@ -103,8 +104,13 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
                                  job.progress);
   rt.runner = &runner;
-  const engine::RunOutcome outcome =
-      co_await engine::run_with_checks(store_, runner, check_target, job.checks);
+  engine::RunOutcome outcome;
+  try {
+    outcome = co_await engine::run_with_checks(store_, runner, check_target, job.checks);
+  } catch (const std::exception& exception) {
+    // A bug or an unexpected failure: the job fails with it instead of holding its slots.
+    outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
+  }
   rt.observed = runner.observed();
   job.progress = runner.progress();
   metrics_.set_inflight_writes(job_labels(job), 0);
@@ -122,6 +128,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   } else {
     finish(job, JobState::kFailed, outcome.reason);
   }
+  if (options_.on_run_ended) options_.on_run_ended(job);
   schedule();
 }
 
