@@ -16,8 +16,11 @@ using namespace backfilld;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--batch-size N]\n"
+    "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--state-dir DIR]\n"
+    "                     [--backup-confirmed TEXT] [--allow-live-without-dry-run]\n"
+    "                     [--operator NAME] [--environment NAME] [--batch-size N]\n"
     "                     [--write-concurrency N] [--write-mode auto|batch|bulk|single]\n"
+    "                     [--max-documents-per-second N] [--max-request-units-per-second N]\n"
     "                     [--verbose] [--log-format human|json]\n"
     "                     [--insecure-skip-tls-verify]\n"
     "       backfilld serve [--listen ADDR] [--state-dir DIR] [--manifest-dir DIR]\n"
@@ -30,9 +33,10 @@ constexpr const char* kUsage =
     "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
     "COSMOS_REQUEST_TIMEOUT_MS, FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), "
     "FIELD_ENCRYPT_KEY,\n"
-    "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE; serve also BACKFILLD_LISTEN,\n"
-    "BACKFILLD_STATE_DIR, BACKFILLD_MANIFEST_DIR, BACKFILLD_ENVIRONMENT,\n"
-    "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n";
+    "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE, BACKFILLD_STATE_DIR,\n"
+    "BACKFILLD_ENVIRONMENT; serve also BACKFILLD_LISTEN, BACKFILLD_MANIFEST_DIR,\n"
+    "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n"
+    "Run `backfilld run --help` or `backfilld serve --help` for what each option does.\n";
 
 /// Sets `mode` from a --write-mode value; false (with a message) when it names no mode.
 bool set_write_mode(const char* command, const std::string& text, engine::WriteMode& mode) {
@@ -46,17 +50,27 @@ bool set_write_mode(const char* command, const std::string& text, engine::WriteM
   return true;
 }
 
-/// Parses a command's options and sets up logging; an exit code when the command must not run.
+/// Parses a command's options and sets up logging; an exit code when the command must not run
+/// (0 after --help, which prints the options).
 std::optional<int> parse(const char* command,
                          const std::vector<std::string>& args,
                          po::options_description& description,
                          po::variables_map& values) {
   std::string log_format = "human";
   bool verbose = false;
-  description.add_options()("verbose", po::bool_switch(&verbose))("log-format",
-                                                                  po::value(&log_format));
+  // clang-format off
+  description.add_options()
+      ("verbose", po::bool_switch(&verbose), "debug logs")
+      ("log-format", po::value(&log_format), "human (default) or json")
+      ("help,h", po::bool_switch(), "print these options");
+  // clang-format on
   try {
     po::store(po::command_line_parser(args).options(description).run(), values);
+    // --help before the check of required options: `backfilld run --help` needs no manifest.
+    if (values.count("help") != 0 && values["help"].as<bool>()) {
+      std::cout << "usage: backfilld " << command << " [options]\n" << description;
+      return cli::kExitSucceeded;
+    }
     po::notify(values);
   } catch (const po::error& error) {
     std::cerr << "backfilld " << command << ": " << error.what() << "\n" << kUsage;
@@ -75,16 +89,38 @@ int run(const std::vector<std::string>& args) {
   cli::RunCommandOptions options;
   std::uint32_t batch_size = 0;
   std::string write_mode;
-  po::options_description description("run");
+  bool allow_live_without_dry_run = false;
+  po::options_description description(
+      "backfilld run: one manifest to completion, one container "
+      "at a time; exit 0 succeeded, 1 a container failed, 2 bad "
+      "arguments or configuration (nothing ran), 3 stopped by a "
+      "signal (rerun to resume)");
   // clang-format off
   description.add_options()
-      ("manifest", po::value(&options.manifest_path)->required())
-      ("container", po::value(&options.container))
-      ("dry-run", po::bool_switch(&options.dry_run))
-      ("batch-size", po::value(&batch_size))
-      ("write-concurrency", po::value(&options.write_concurrency))
-      ("write-mode", po::value(&write_mode))
-      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
+      ("manifest", po::value(&options.manifest_path)->required(), "the migration manifest (JSON)")
+      ("container", po::value(&options.container), "only this container of the manifest")
+      ("dry-run", po::bool_switch(&options.dry_run), "count and classify, write nothing")
+      ("state-dir", po::value(&options.state_dir),
+       "checkpoints and job state (default: $BACKFILLD_STATE_DIR, else /var/lib/backfilld/run "
+       "when writable, else ${XDG_STATE_HOME:-~/.local/state}/backfilld/run); a rerun with the "
+       "same directory resumes an interrupted run")
+      ("backup-confirmed", po::value(&options.backup_confirmed),
+       "live runs of a writing kind: the backup or restore point they can be rolled back to")
+      ("allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run),
+       "a live run needs no succeeded dry run of the same manifest in the state directory")
+      ("operator", po::value(&options.operator_name), "who runs it (default: $USER, else cli)")
+      ("environment", po::value(&options.environment),
+       "for the release record (default: $BACKFILLD_ENVIRONMENT)")
+      ("batch-size", po::value(&batch_size), "documents per page, 1-1000 (default: the manifest's)")
+      ("write-concurrency", po::value(&options.write_concurrency),
+       "concurrent writes within a batch, 1-256 (default 16)")
+      ("write-mode", po::value(&write_mode), "auto (default), batch, bulk or single")
+      ("max-documents-per-second", po::value(&options.max_documents_per_second),
+       "rate limit, 0: none")
+      ("max-request-units-per-second", po::value(&options.max_request_units_per_second),
+       "request-unit budget, 0: none")
+      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify),
+       "do not verify the server's certificate (local tests only)");
   // clang-format on
   po::variables_map values;
   if (auto exit_code = parse("run", args, description, values)) return *exit_code;
@@ -100,7 +136,18 @@ int run(const std::vector<std::string>& args) {
     std::cerr << "backfilld run: --write-concurrency must be from 1 to 256\n";
     return cli::kExitUsage;
   }
-  return cli::run_command(options, common::process_env());
+  if (options.max_documents_per_second < 0 || options.max_request_units_per_second < 0) {
+    std::cerr << "backfilld run: rate limits must be 0 (no limit) or more\n";
+    return cli::kExitUsage;
+  }
+  const common::EnvLookup env = common::process_env();
+  options.require_dry_run = !allow_live_without_dry_run;
+  if (options.operator_name.empty()) {
+    const auto user = env("USER");
+    options.operator_name = user && !user->empty() ? *user : "cli";
+  }
+  if (options.environment.empty()) options.environment = env("BACKFILLD_ENVIRONMENT").value_or("");
+  return cli::run_command(options, env);
 }
 
 int serve(const std::vector<std::string>& args) {
@@ -108,20 +155,30 @@ int serve(const std::vector<std::string>& args) {
   bool allow_live_without_dry_run = false;
   long grace_seconds = options.grace_period.count();
   std::string write_mode;
-  po::options_description description("serve");
+  po::options_description description(
+      "backfilld serve: the daemon, a queue of jobs driven over the HTTP control plane");
   // clang-format off
   description.add_options()
-      ("listen", po::value(&options.listen))
-      ("state-dir", po::value(&options.state_dir))
-      ("manifest-dir", po::value(&options.manifest_dir))
-      ("environment", po::value(&options.environment))
-      ("max-running-jobs", po::value(&options.max_running_jobs))
-      ("max-jobs-per-container", po::value(&options.max_jobs_per_container))
-      ("allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run))
-      ("grace-period", po::value(&grace_seconds))
-      ("write-concurrency", po::value(&options.write_concurrency))
-      ("write-mode", po::value(&write_mode))
-      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify));
+      ("listen", po::value(&options.listen), "address:port (default: $BACKFILLD_LISTEN, else "
+       "127.0.0.1:8080; port 0 picks one)")
+      ("state-dir", po::value(&options.state_dir),
+       "checkpoints and job state (default: $BACKFILLD_STATE_DIR; required)")
+      ("manifest-dir", po::value(&options.manifest_dir),
+       "where a submitted manifestPath resolves (default: $BACKFILLD_MANIFEST_DIR)")
+      ("environment", po::value(&options.environment),
+       "for the release record (default: $BACKFILLD_ENVIRONMENT)")
+      ("max-running-jobs", po::value(&options.max_running_jobs), "jobs running at once (default 2)")
+      ("max-jobs-per-container", po::value(&options.max_jobs_per_container),
+       "jobs running at once on one container (default 1)")
+      ("allow-live-without-dry-run", po::bool_switch(&allow_live_without_dry_run),
+       "a live job needs no succeeded dry run of the same manifest and container")
+      ("grace-period", po::value(&grace_seconds),
+       "seconds SIGTERM waits for batches in flight to checkpoint (default 25)")
+      ("write-concurrency", po::value(&options.write_concurrency),
+       "jobs' default concurrent writes within a batch, 1-256 (default 16)")
+      ("write-mode", po::value(&write_mode), "jobs' default: auto, batch, bulk or single")
+      ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify),
+       "do not verify the server's certificate (local tests only)");
   // clang-format on
   po::variables_map values;
   if (auto exit_code = parse("serve", args, description, values)) return *exit_code;

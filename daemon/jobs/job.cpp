@@ -35,14 +35,17 @@ bool is_terminal(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kFailed || state == JobState::kStopped;
 }
 
-std::string_view Job::rewritten_name() const {
-  const migrations::KindInfo* info = migrations::find_kind_info(manifest.kind);
-  return info != nullptr ? info->rewritten_name : "rewritten";
+KindFacts kind_facts(std::string_view kind) {
+  const migrations::KindInfo* info = migrations::find_kind_info(kind);
+  if (info == nullptr) return {};
+  return KindFacts{.rewritten_name = info->rewritten_name,
+                   .left_name = info->left_name,
+                   .needs_keys = info->needs_keys,
+                   .writes = info->writes};
 }
 
-std::string_view Job::left_name() const {
-  const migrations::KindInfo* info = migrations::find_kind_info(manifest.kind);
-  return info != nullptr ? info->left_name : "";
-}
+std::string_view Job::rewritten_name() const { return kind_facts(manifest.kind).rewritten_name; }
+
+std::string_view Job::left_name() const { return kind_facts(manifest.kind).left_name; }
 
 }  // namespace backfilld::jobs

@@ -21,6 +21,16 @@ bool is_terminal(JobState state);
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+/// What the job layer needs to know of a migration kind; the one place that asks migrations/.
+struct KindFacts {
+  std::string_view rewritten_name = "rewritten";  ///< counts' name for rewritten values
+  std::string_view left_name = {};                ///< counts' name for values left as they are
+  bool needs_keys = false;                        ///< a live run (and any verify run) needs keys
+  bool writes = true;                             ///< false: never writes (verify)
+};
+/// The facts of the kind named `kind`; an unknown kind gets the defaults.
+KindFacts kind_facts(std::string_view kind);
+
 struct Job {
   std::string id;
   std::uint64_t sequence = 0;  ///< submission order, kept across restarts

@@ -217,6 +217,12 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   return job;
 }
 
+rapidjson::Value to_counts_json(const Job& job,
+                                const engine::Counts& counts,
+                                rapidjson::Document::AllocatorType& allocator) {
+  return counts_json(job, counts, allocator);
+}
+
 void to_status_json(const Job& job,
                     const JobLive& live,
                     rapidjson::Value& out,

@@ -18,6 +18,11 @@ std::string to_state_json(const Job& job);
 /// values no running daemon writes (knobs out of range, a continuation no header can carry).
 common::Result<Job> from_state_json(std::string_view json);
 
+/// Counts of `job` (as of any point of its run) in the shape the status and the state file use.
+rapidjson::Value to_counts_json(const Job& job,
+                                const engine::Counts& counts,
+                                rapidjson::Document::AllocatorType& allocator);
+
 /// What only a live daemon knows about a job.
 struct JobLive {
   engine::Counts observed;     ///< counts including a batch that crossed a stop criterion

@@ -1,11 +1,12 @@
 #pragma once
-/// The queue of jobs and the scheduler that runs them: a global limit of running jobs, a limit
-/// per container (two jobs never write one container at once), submission order, the live
-/// gate, pause/resume/stop, live knobs, a checkpoint after every batch, and restore on start.
-/// Single-threaded: call it from the io_context's thread.
+/// The job layer's facade: submit (through the live gate), pause/resume/stop, live knobs,
+/// restore on start, shutdown; it runs each job the scheduler starts, with a checkpoint
+/// (job_persistence) and metrics (job_metrics) after every batch. The API and both commands
+/// (`serve`, `run`) drive jobs only through it. Single-threaded: call it from the io_context's
+/// thread.
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,13 +16,14 @@
 #include "daemon/common/result.hpp"
 #include "daemon/cosmos/client.hpp"
 #include "daemon/cosmos/document_store.hpp"
-#include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/clock.hpp"
 #include "daemon/jobs/job.hpp"
 #include "daemon/jobs/job_codec.hpp"
+#include "daemon/jobs/job_persistence.hpp"
+#include "daemon/jobs/live_gate.hpp"
+#include "daemon/jobs/scheduler.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
-#include "daemon/state/write_behind.hpp"
 
 namespace backfilld::jobs {
 
@@ -33,13 +35,11 @@ struct ManagerOptions {
   std::string environment;       ///< BACKFILLD_ENVIRONMENT, for the release record
   std::string build_commit;
   engine::RunSettings default_knobs;
-};
-
-/// The keys a live encryption job needs; `error` says why they are unusable when they are.
-struct KeyState {
-  std::unique_ptr<crypto::Keyring> keyring;
-  bool enabled = false;  ///< FIELD_ENCRYPT_ENABLED=true
-  std::string error;     ///< from loading the keyring, if it failed
+  /// Which queued jobs the scheduler may start (empty: every one); `backfilld run` admits only
+  /// the job it runs now. Call schedule() when the answer changes.
+  std::function<bool(const Job&)> admit = {};
+  /// Called when a run of a job ends: finished, failed, stopped, or checkpointed for shutdown.
+  std::function<void(const Job&)> on_run_ended = {};
 };
 
 struct SubmitRequest {
@@ -81,6 +81,10 @@ class JobManager {
   /// Validates and queues one job per container. Error codes: invalid_request, conflict,
   /// live_gate (the message says which condition failed).
   common::Result<std::vector<std::string>> submit(SubmitRequest request);
+  /// The checks of submit (request, conflict, live gate) without creating anything.
+  common::Result<void> check(const SubmitRequest& request) const;
+  /// Starts the queued jobs that may run now (submit, resume and a run's end call it too).
+  void schedule();
 
   common::Result<void> pause(std::string_view id, std::string_view by);
   common::Result<void> resume(std::string_view id, std::string_view by);
@@ -111,42 +115,35 @@ class JobManager {
   void observe_request(const cosmos::RequestEvent& event);
 
  private:
-  struct Runtime;
-
+  /// A container of a request that passed the checks, with the dry run that cleared its gate.
+  struct Accepted {
+    const migrations::ContainerSpec* spec;
+    std::string database;
+    std::string dry_run_job;
+  };
+  common::Result<std::vector<Accepted>> accept(const SubmitRequest& request) const;
+  /// One job's run (job_manager_run.cpp): transform, target, checks, runner, hooks.
   net::awaitable<void> run_job(std::string id);
   /// Before each batch: waits while paused; false when the job must stop.
-  net::awaitable<bool> gate(Job& job, Runtime& rt);
+  net::awaitable<bool> gate(ManagedJob& entry);
   net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job);
-  void schedule();
-  void persist(const Job& job);
+  void persist(const Job& job) { persistence_.persist(job); }
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);
-  Job* find_mutable(std::string_view id);
+  std::string new_job_id();
   /// not_found, or conflict for a job set aside at start.
   common::Unexpected<common::Error> no_such_job(std::string_view id) const;
   common::Result<void> set_aside(const state::Record& record, const std::string& reason);
-  Runtime& runtime(const std::string& id);
-  std::string slot_key(const Job& job) const { return job.database + "/" + job.container; }
-  metrics::JobLabels labels(const Job& job) const;
-  common::Result<void> check_live_gate(const SubmitRequest& request,
-                                       const std::string& database,
-                                       const migrations::ContainerSpec& spec,
-                                       std::string& dry_run_job) const;
-  std::string new_job_id();
 
   net::any_io_executor executor_;
   cosmos::DocumentStore& store_;
-  state::StateStore& state_store_;
-  state::WriteBehind checkpoints_;  ///< batch checkpoints, saved off the io thread
+  JobPersistence persistence_;
   metrics::Metrics& metrics_;
   const engine::Clock& clock_;
   KeyState keys_;
   ManagerOptions options_;
-  std::map<std::string, Job, std::less<>> jobs_;
+  Scheduler scheduler_;  ///< every job (record and run) and the running slots
   std::vector<SetAsideJob> set_aside_;
-  std::map<std::string, std::unique_ptr<Runtime>, std::less<>> runtimes_;
-  std::map<std::string, std::size_t> running_per_container_;
-  std::size_t running_ = 0;
   std::uint64_t next_sequence_ = 1;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point last_throttled_{};

@@ -186,7 +186,7 @@ check("deployment mode: an existing manifests ConfigMap", () => {
 
 check("job mode: kinds, run --manifest, backoffLimit, no probes", () => {
   const objects = render("--set", "mode=job", "--set", "metrics.serviceMonitor.enabled=false", ...secrets);
-  assert.deepEqual(kinds(objects), ["ConfigMap", "Job", "ServiceAccount"]);
+  assert.deepEqual(kinds(objects), ["ConfigMap", "Job", "PersistentVolumeClaim", "ServiceAccount"]);
   const job = one(objects, "Job");
   assert.ok(job.spec.backoffLimit >= 1 && job.spec.backoffLimit <= 6, `backoffLimit ${job.spec.backoffLimit}`);
   const rule = job.spec.podFailurePolicy.rules.find((r) => r.action === "FailJob");
@@ -199,19 +199,27 @@ check("job mode: kinds, run --manifest, backoffLimit, no probes", () => {
   assert.ok(c.args.includes("--dry-run"), "dry run by default");
   assert.equal(c.readinessProbe, undefined);
   assert.equal(c.livenessProbe, undefined);
-  assert.deepEqual(volume(spec, "state").emptyDir, {});
+  // Checkpoints on the persistent state volume: a retried pod resumes, it does not rescan.
+  assert.equal(arg(c, "state-dir"), `${mount(c, "state").mountPath}/run`);
+  assert.equal(volume(spec, "state").persistentVolumeClaim.claimName, one(objects, "PersistentVolumeClaim").metadata.name);
+  assert.equal(arg(c, "backup-confirmed"), undefined, "no backup attested unless the values name one");
   assert.ok(spec.terminationGracePeriodSeconds > graceInCode);
   checkSecurity(objects);
   checkSecrets(objects, { apiToken: false });
   checkManifests(objects);
-  const live = container(podSpec(render("--set", "mode=job", "--set", "job.dryRun=false", "--set", "job.container=notes")));
+  const live = container(podSpec(render("--set", "mode=job", "--set", "job.dryRun=false", "--set", "job.container=notes",
+    "--set", "job.backupConfirmed=pitr-2026-11-24T02:00Z")));
   assert.ok(!live.args.includes("--dry-run"));
   assert.equal(arg(live, "container"), "notes");
+  assert.equal(arg(live, "backup-confirmed"), "pitr-2026-11-24T02:00Z");
+  assert.ok(!live.args.includes("--allow-live-without-dry-run"), "the dry-run gate stays on by default");
+  const ephemeral = podSpec(render("--set", "mode=job", "--set", "persistence.enabled=false"));
+  assert.deepEqual(volume(ephemeral, "state").emptyDir, {});
 });
 
 check("job mode: NetworkPolicy by value, no ServiceMonitor (run serves no /metrics)", () => {
   const objects = render("--set", "mode=job", "--set", "networkPolicy.enabled=true", "--set", "metrics.serviceMonitor.enabled=true");
-  assert.deepEqual(kinds(objects), ["ConfigMap", "Job", "NetworkPolicy", "ServiceAccount"]);
+  assert.deepEqual(kinds(objects), ["ConfigMap", "Job", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount"]);
   assert.deepEqual(one(objects, "NetworkPolicy").spec.ingress, []);
 });
 

@@ -13,11 +13,14 @@
 // the seed's; encrypted equals the seed's minus what earlier runs (--already: their summaries)
 // encrypted, and skipped grows by as much; per field likewise. So --already with the first live
 // run's summary expects a second run to encrypt nothing, and with a stopped run's summary, that
-// the two runs together encrypted every value exactly once.
+// the two runs together encrypted every value exactly once. A container the run continued from an
+// earlier run's checkpoint (its resumedFrom) reports the job's counts across both runs: what it
+// had encrypted before is its own, not "earlier".
 // --already-verified V: what is already encrypted on the server, as verify.mjs --expect partial
 //   counted it (its JSON summary: encryptedDocs and encryptedByField per container); for runs
 //   that follow killed runs, which leave no summary.
-// --stopped: the last container listed is "stopped" (reason "stopped by operator"), "ok" is false;
+// --stopped: the last container listed is "stopped" (reason "stopped by signal N after batch B"),
+//   "ok" is false;
 //   its counts can only be bounded: every count at most the seed's.
 // --fail-at NAME --reason TEXT: the list ends at NAME, which "failed" with exactly that reason
 //   (--reason-match: a reason matching REGEX); "ok" is false. The failed container's counts
@@ -84,8 +87,10 @@ const check = (where, got, want) => {
   if (got !== want) differ(where, got, want);
 };
 
-/** What earlier runs encrypted in `name`: documents and each field. */
-function encryptedEarlier(name, fields) {
+/** What earlier runs encrypted in `name`: documents and each field. A job this run continued
+ * (resumedFrom: its checkpoint when this run took it over) counts what it had encrypted before as
+ * its own, so that part is not "earlier". */
+function encryptedEarlier(name, fields, resumedFrom) {
   const out = { docs: 0, fields: Object.fromEntries(fields.map((f) => [f, 0])) };
   for (const run of earlier) {
     for (const entry of run.containers ?? []) {
@@ -99,6 +104,10 @@ function encryptedEarlier(name, fields) {
     if (!stats) usageError(`${values["already-verified"]}: no container ${name}`);
     out.docs += stats.encryptedDocs;
     for (const f of fields) out.fields[f] += stats.encryptedByField[f];
+  }
+  if (resumedFrom) {
+    out.docs -= resumedFrom.counts.encrypted;
+    for (const f of fields) out.fields[f] -= resumedFrom.counts.fields[f].encrypted;
   }
   return out;
 }
@@ -149,7 +158,10 @@ for (const [index, entry] of (summary.containers ?? []).entries()) {
 
   if (last && values.stopped) {
     check(`${name}.status`, entry.status, "stopped");
-    check(`${name}.reason`, entry.reason, "stopped by operator");
+    // A signal stops a run; the job stays resumable ("stopped by signal 15 after batch N: ...").
+    if (!/^stopped by signal \d+ after batch \d+/.test(entry.reason ?? "")) {
+      differ(`${name}.reason`, entry.reason, "stopped by signal N after batch B");
+    }
     for (const k of docKeys) {
       if (!(counts[k] <= want[k])) differ(`${name}.counts.${k} (at most the seed's, stopped part-way)`, counts[k], `<= ${want[k]}`);
     }
@@ -177,7 +189,7 @@ for (const [index, entry] of (summary.containers ?? []).entries()) {
   check(`${name}.status`, entry.status, "succeeded");
   if (entry.reason !== undefined) differ(`${name}.reason`, entry.reason, undefined);
 
-  const before = encryptedEarlier(name, fields);
+  const before = encryptedEarlier(name, fields, entry.resumedFrom);
   for (const k of ["scanned", "errors", "ownerMismatch", "missingPartitionKey"]) check(`${name}.counts.${k}`, counts[k], want[k]);
   check(`${name}.counts.encrypted`, counts.encrypted, want.encrypted - before.docs);
   check(`${name}.counts.skipped`, counts.skipped, want.skipped + before.docs);

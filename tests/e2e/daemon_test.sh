@@ -299,13 +299,15 @@ scenario_leaks() {
   daemon_pid=""
   grep -q '"level"' "$work/daemon.log" || fail "the daemon log is not JSON"
   # `backfilld run`, human logs, verbose, on the encrypted data (and a dry run of it).
-  "$backfilld" run --manifest "$work/manifest.json" --verbose >"$work/run.json" 2>"$work/run.log" ||
+  "$backfilld" run --manifest "$work/manifest.json" --verbose --state-dir "$work/run-state" \
+    --backup-confirmed "e2e leaks" --allow-live-without-dry-run >"$work/run.json" 2>"$work/run.log" ||
     fail "backfilld run: exit $?"
   "$backfilld" run --manifest "$work/manifest.json" --dry-run --verbose --log-format json \
-    >"$work/run-dry.json" 2>"$work/run-dry.log" || fail "backfilld run --dry-run: exit $?"
+    --state-dir "$work/run-state" >"$work/run-dry.json" 2>"$work/run-dry.log" ||
+    fail "backfilld run --dry-run: exit $?"
   local where
   where="$(grep -rlF "$marker" "$work/daemon.log" "$work/responses.txt" "$work/metrics.txt" \
-    "$work/state" "$work"/run*.json "$work"/run*.log || true)"
+    "$work/state" "$work/run-state" "$work"/run*.json "$work"/run*.log || true)"
   [[ -z "$where" ]] || fail "plaintext marker leaked into: $where"
   log "marker in no log (json, human), response ($(wc -c <"$work/responses.txt") bytes), metric or state file ($(ls "$work/state" | wc -l) files)"
 }

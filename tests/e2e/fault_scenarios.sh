@@ -52,7 +52,7 @@ scenario_faults() {
     seed_db_fresh
     manifest "$m" raised >/dev/null
     start_proxy "$rates"
-    run_backfilld "faults-$mode" 0 --manifest "$m" --batch-size 20 --write-mode "$mode"
+    run_backfilld "faults-$mode" 0 --manifest "$m" --batch-size 20 --write-mode "$mode" "${live[@]}"
     stop_proxy
     export COSMOS_ENDPOINT="$endpoint"
     jq -c . "$work/injected.json" >&2
@@ -80,9 +80,10 @@ scenario_crashloop() {
   local m="$work/manifest.json" round at kills=${CRASH_KILLS:-10} ms
   manifest "$m" raised >/dev/null
   for ((round = 1; round <= kills; round += 1)); do
-    # Each run rescans from the start and skips what is already encrypted: a random batch within
-    # the first few hundred, then a random 0-30 ms more, so the kill lands inside a batch.
-    at=$((1 + RANDOM % 300))
+    # Each run resumes from the last checkpoint the one before it saved (the writes after it are
+    # found encrypted and skipped): a random batch within the next 40, then a random 0-30 ms more,
+    # so the kill lands inside a batch; ten runs stay within the 500 batches.
+    at=$((1 + RANDOM % 40))
     ms=$((RANDOM % 30))
     interrupt KILL "kill$round" "$at" "$m" "0.0$(printf '%02d' "$ms")"
     ((rc == 137)) || fail "SIGKILL round $round: exit $rc, want 137 (killed)"
@@ -90,7 +91,7 @@ scenario_crashloop() {
   done
   echo "$kills" >"$work/kills-survived"
   verify partial after-kills
-  run_backfilld final 0 --manifest "$m"
+  run_backfilld final 0 --manifest "$m" "${live[@]}"
   compare final "$m" --already-verified "$work/after-kills.json"
   verify encrypted after-final
   log "$kills kills survived"
@@ -110,7 +111,7 @@ scenario_writers() {
   # The backfill's answers come 10 ms late: its read-to-write windows are wide enough for the
   # application to write into them (412, re-read, re-apply).
   start_proxy "" --latency-ms 10
-  run_backfilld live 0 --manifest "$m" --batch-size 20
+  run_backfilld live 0 --manifest "$m" --batch-size 20 "${live[@]}"
   stop_proxy
   export COSMOS_ENDPOINT="$endpoint"
   touch "$work/app.stop"
@@ -127,7 +128,7 @@ scenario_writers() {
   ((conflicts > 0)) || log "WARNING: no 412 this time: the application never raced a replace"
   # A final verification scan: a second live run encrypts what the application wrote after the
   # first one passed it.
-  run_backfilld verify-run 0 --manifest "$m"
+  run_backfilld verify-run 0 --manifest "$m" "${live[@]}"
   # The seeded documents the application never touched: exactly as a plain run leaves them.
   verify encrypted after-writers --ignore-ids "$work/app.json"
   # The documents it touched or created: each decrypts to the application's last write.

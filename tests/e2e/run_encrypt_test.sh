@@ -17,6 +17,9 @@
 #               encrypted exactly once
 #   sigkill     SIGKILL at a random batch, three times; a final run completes; every value
 #               encrypted exactly once
+#   resume      SIGKILL mid-container, rerun with the same state directory: the rerun continues
+#               the container from its checkpoint (scans fewer documents than it holds), and
+#               every value is encrypted exactly once
 #   throughput  5 x 2000 documents, ~1 KB notes, the manifest's batch size: prints docs/s
 #   faults, crashloop, writers: see fault_scenarios.sh
 # The server must be running (deploy/local/cosmos.sh start COSMOS_STATE_DIR; CTest's `cosmos`
@@ -24,7 +27,7 @@
 set -euo pipefail
 
 if (($# != 4)); then
-  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|throughput|faults|crashloop|writers BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
+  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|resume|throughput|faults|crashloop|writers BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
   exit 2
 fi
 scenario="$1"
@@ -70,6 +73,11 @@ huge_bytes=0  # > 0: one document per container with that many bytes of mapped t
 # The environment of every backfilld run.
 source "$here/backfilld_env.sh"
 backfilld_env "$endpoint" "$ca" "$db" "$work/keyring.json"
+# Checkpoints and job records of every run of this scenario (a rerun resumes from them).
+export BACKFILLD_STATE_DIR="$work/run-state"
+# A live run attests a backup; where a scenario has no dry run first, it skips that gate.
+live_gate=(--backup-confirmed "e2e: a fresh database, reseeded each test")
+live=("${live_gate[@]}" --allow-live-without-dry-run)
 
 # Keyring: k2 (random, primary) encrypts; k1 is the key seed.mjs used for the values it seeded
 # already encrypted (its default: 32 bytes of 0x07), so they stay decryptable.
@@ -159,7 +167,7 @@ wait_batches() {
 # log shows batch AT (and DELAY seconds more); summary $work/NAME.json, log $work/NAME.log, exit
 # code in $rc.
 interrupt() {
-  "$backfilld" run --manifest "$4" --batch-size 20 >"$work/$2.json" 2>"$work/$2.log" &
+  "$backfilld" run --manifest "$4" --batch-size 20 "${live[@]}" >"$work/$2.json" 2>"$work/$2.log" &
   bg_pid=$!
   wait_batches "$work/$2.log" "$bg_pid" "$3" 60
   [[ -z "${5:-}" ]] || sleep "$5"
@@ -198,6 +206,12 @@ scenario_lifecycle() {
   FIELD_ENCRYPT_ENABLED=false run_backfilld refused 2 --manifest "$m"
   grep -q 'FIELD_ENCRYPT_ENABLED=true' "$work/refused.log" || fail "refused live run: no reason in the log"
 
+  # The live gate, as serve's: a backup must be attested, and a dry run must have succeeded first.
+  run_backfilld no-backup 2 --manifest "$m"
+  grep -q 'live gate: backupConfirmed is required' "$work/no-backup.log" || fail "no-backup: no reason in the log"
+  run_backfilld no-dry-run 2 --manifest "$m" "${live_gate[@]}"
+  grep -q 'live gate: no succeeded dry run' "$work/no-dry-run.log" || fail "no-dry-run: no reason in the log"
+
   run_backfilld dry 0 --manifest "$m" --dry-run
   compare dry "$m" --dry-run
   # A dry run without any key configuration classifies and counts the same.
@@ -208,13 +222,14 @@ scenario_lifecycle() {
   # Nothing written: every document as seeded, and not even rewritten as it was (etags).
   verify plaintext after-dry --unchanged-since "$work/etags-seeded.json"
 
-  run_backfilld live 0 --manifest "$m"
+  # The dry run above, found in the state directory, clears the gate.
+  run_backfilld live 0 --manifest "$m" "${live_gate[@]}"
   compare live "$m"
   verify encrypted after-live --snapshot-out "$work/etags-live.json"
   expect_json "$work/live.json" '[.containers[].status] == ["succeeded","succeeded","succeeded","succeeded","succeeded"] and .ok' \
     "live summary: every container succeeded"
 
-  run_backfilld live2 0 --manifest "$m"
+  run_backfilld live2 0 --manifest "$m" "${live_gate[@]}"
   # Encrypted 0 everywhere, skipped = scanned - problems; nothing written at all.
   compare live2 "$m" --already "$work/live.json"
   expect_json "$work/live2.json" '[.containers[].counts.encrypted] | add == 0' "second run encrypted nothing"
@@ -225,7 +240,7 @@ scenario_lifecycle() {
   # verification fails (exit 1) with those counts, every container is still reported, and nothing
   # is written.
   jq '.kind = "verify" | .id = "e2e-verify"' "$m" >"$work/verify-manifest.json"
-  run_backfilld verify 1 --manifest "$work/verify-manifest.json"
+  run_backfilld verify 1 --manifest "$work/verify-manifest.json"  # no gate: verify writes nothing
   expect_json "$work/verify.json" '.containers[0] as $c | ($c.reason | startswith("verification failed: "))
     and ($c.checks.failure == $c.reason)
     and ($c.counts.fields | to_entries | all(
@@ -249,7 +264,7 @@ scenario_container() {
   run_backfilld unknown 2 --manifest "$m" --container no_such_container
   grep -q 'no_such_container: not in manifest' "$work/unknown.log" || fail "unknown container: no reason in the log"
 
-  run_backfilld only 0 --manifest "$m" --container "$only"
+  run_backfilld only 0 --manifest "$m" --container "$only" "${live[@]}"
   compare only "$m" --only "$only"
   verify encrypted only-encrypted --containers "$only"
   verify plaintext only-others --containers "$(others_than "$only")" --unchanged-since "$work/etags-seeded.json"
@@ -268,7 +283,7 @@ scenario_stop() {
   #    first, so the reason is exactly the first container's error count over maxErrors.
   reason="$(jq -r --arg c "$first" --slurpfile m "$real" \
     '"stop criterion: errors \(.[$c].errors) > maxErrors \($m[0].stopCriteria.maxErrors)"' "$work/expect.json")"
-  run_backfilld real-onepage 1 --manifest "$real" --batch-size 1000
+  run_backfilld real-onepage 1 --manifest "$real" --batch-size 1000 "${live[@]}"
   compare real-onepage "$real" --fail-at "$first" --reason "$reason"
   expect_json "$work/real-onepage.json" '.ok == false and (.containers | length) == 1' "run failed at the first container"
   verify plaintext after-real-onepage --unchanged-since "$work/etags-seeded.json"
@@ -276,7 +291,7 @@ scenario_stop() {
   # 2. The real manifest as it is (batch size 50): it fails at the first page that crosses a
   #    criterion; pages before it are written, that page and everything after are not.
   pattern='^stop criterion: (errors|ownerMismatch|missingPartitionKey) [0-9]+ > max(Errors|OwnerMismatch|MissingPartitionKey) [0-9]+$'
-  run_backfilld real 1 --manifest "$real"
+  run_backfilld real 1 --manifest "$real" "${live[@]}"
   compare real "$real" --fail-at "$first" --reason-match "$pattern"
   verify partial after-real --containers "$first"
   same_encrypted_as_summary after-real real
@@ -286,7 +301,7 @@ scenario_stop() {
   seed_db_fresh
   local fail_at
   read -r fail_at reason < <(manifest "$last" fail-last | jq -r '"\(.failAt) \(.reason)"')
-  run_backfilld fail-last 1 --manifest "$last"
+  run_backfilld fail-last 1 --manifest "$last" "${live[@]}"
   compare fail-last "$last" --fail-at "$fail_at" --reason "$reason"
   local ran=()
   mapfile -t ran < <(jq -r '.containers[].container' "$work/fail-last.json")
@@ -323,7 +338,12 @@ scenario_sigterm() {
   same_encrypted_as_summary after-term term
 
   # The manifest's batch size this time: a restart need not use the interrupted run's settings.
-  run_backfilld resume 0 --manifest "$m"
+  # It continues the stopped container from its checkpoint (resumedFrom in its summary).
+  run_backfilld resume 0 --manifest "$m" "${live[@]}"
+  jq -e --slurpfile t "$work/term.json" '
+    ([$t[0].containers[] | select(.status == "succeeded" or .counts.scanned > 0) | .container]
+     - [.containers[] | select(.resumedFrom) | .container]) == []' "$work/resume.json" >/dev/null ||
+    fail "the rerun did not continue the stopped container or redid a finished one"
   # The two runs together encrypted each value once: this one encrypted what the first did not.
   compare resume "$m" --already "$work/term.json"
   verify encrypted after-resume
@@ -336,17 +356,48 @@ scenario_sigkill() {
   local m="$work/manifest.json" round at
   manifest "$m" raised >/dev/null
   for round in 1 2 3; do
-    at=$((1 + RANDOM % 400))
+    # Each run resumes where the last checkpoint of the one before left off: three kills fit in
+    # the 500 batches.
+    at=$((1 + RANDOM % 150))
     log "live run $round, SIGKILL after batch $at"
     interrupt KILL "kill$round" "$at" "$m"
     ((rc == 137)) || fail "SIGKILL round $round: exit $rc, want 137 (killed)"
   done
   # Killed mid-batch, with writes in flight: still every document untouched or encrypted once.
   verify partial after-kills
-  run_backfilld final 0 --manifest "$m"
+  run_backfilld final 0 --manifest "$m" "${live[@]}"
   # The final run encrypts exactly what the killed runs left plaintext.
   compare final "$m" --already-verified "$work/after-kills.json"
   verify encrypted after-final
+}
+
+scenario_resume() {
+  per_container=2000
+  seed_db
+  make_keyring
+  local m="$work/manifest.json" at first holds scanned_now
+  manifest "$m" raised >/dev/null
+  first="$(jq -r '.containers[0].name' "$m")"
+  holds="$(jq -r --arg c "$first" '.[$c].scanned' "$work/expect.json")"
+  # Pages of 20: the first container is batches 1-100. Killed mid-container, writes in flight.
+  at=$((10 + RANDOM % 60))
+  log "live run, SIGKILL after batch $at of $first"
+  interrupt KILL kill "$at" "$m" 0.005
+  ((rc == 137)) || fail "SIGKILL: exit $rc, want 137 (killed)"
+  verify partial after-kill
+  # The same command again, same state directory: it continues from the checkpoint.
+  "$backfilld" run --manifest "$m" --batch-size 20 "${live[@]}" >"$work/rerun.json" 2>"$work/rerun.log" ||
+    fail "rerun: exit $?"
+  grep -qE "running, resuming after batch [0-9]+" "$work/rerun.log" || fail "rerun: no \"resuming after batch\" in its log"
+  expect_json "$work/rerun.json" ".containers[0].container == \"$first\" and .containers[0].resumedFrom.batches > 0" \
+    "the rerun took over the first container's checkpoint"
+  scanned_now="$(jq -r '.containers[0] | .counts.scanned - .resumedFrom.counts.scanned' "$work/rerun.json")"
+  ((scanned_now < holds)) || fail "rerun scanned $scanned_now documents of $first, which holds $holds: it did not resume"
+  log "rerun scanned $scanned_now of the $holds documents of $first"
+  # Counts across both runs as one run's (the killed run's writes after its last checkpoint are
+  # found encrypted and skipped), and every value encrypted exactly once.
+  compare rerun "$m" --already-verified "$work/after-kill.json"
+  verify encrypted after-rerun
 }
 
 scenario_throughput() {
@@ -355,7 +406,7 @@ scenario_throughput() {
   make_keyring
   local m="$work/manifest.json"
   manifest "$m" raised >/dev/null
-  run_backfilld throughput 0 --manifest "$m"
+  run_backfilld throughput 0 --manifest "$m" "${live[@]}"
   compare throughput "$m"
   verify encrypted after-throughput
   jq -r '.containers[] | "\(.container): \(.counts.scanned) scanned, \(.counts.encrypted) encrypted in \(.seconds * 1000 | floor) ms: \(.docsPerSecond | floor) docs/s"' \
@@ -368,7 +419,7 @@ scenario_throughput() {
 source "$here/fault_scenarios.sh"
 
 case "$scenario" in
-  lifecycle | container | stop | sigterm | sigkill | throughput | faults | crashloop | writers)
+  lifecycle | container | stop | sigterm | sigkill | resume | throughput | faults | crashloop | writers)
     "scenario_$scenario" ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac

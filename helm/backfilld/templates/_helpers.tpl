@@ -173,7 +173,7 @@ containers:
       {{- end }}
 volumes:
   - name: state
-    {{- if and (eq .Values.mode "deployment") .Values.persistence.enabled }}
+    {{- if .Values.persistence.enabled }}
     persistentVolumeClaim:
       claimName: {{ default (printf "%s-state" (include "backfilld.fullname" .)) .Values.persistence.existingClaim }}
     {{- else }}
@@ -228,6 +228,17 @@ volumes:
 - --batch-size={{ .Values.job.batchSize }}
 {{- end }}
 - --write-concurrency={{ .Values.daemon.writeConcurrency }}
+{{- /* Checkpoints on the state volume: a retried pod resumes each unfinished container. */}}
+- --state-dir=/var/lib/backfilld/run
+{{- with .Values.job.backupConfirmed }}
+- --backup-confirmed={{ . }}
+{{- end }}
+{{- if .Values.job.allowLiveWithoutDryRun }}
+- --allow-live-without-dry-run
+{{- end }}
+{{- with .Values.daemon.environment }}
+- --environment={{ . }}
+{{- end }}
 {{- end }}
 - --log-format={{ .Values.daemon.logFormat }}
 {{- range .Values.daemon.extraArgs }}

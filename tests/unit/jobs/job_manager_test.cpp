@@ -343,3 +343,31 @@ TEST_CASE_FIXTURE(Fixture, "a paused job stays paused across a restart") {
 }
 
 }  // namespace backfilld::jobs
+
+namespace backfilld::jobs {
+
+TEST_CASE_FIXTURE(Fixture, "only admitted jobs start, and each run's end is reported") {
+  std::string admitted;
+  std::vector<std::string> ended;
+  options.admit = [&](const Job& job) { return job.id == admitted; };
+  options.on_run_ended = [&](const Job& job) { ended.push_back(job.id); };
+  auto manager = make();
+  const auto ids = submit(*manager, true);
+  REQUIRE(ids.size() == 2);
+  CHECK_FALSE(run_until(
+      io, [&] { return manager->find(ids[0])->state != JobState::kQueued; }, 1000));
+  admitted = ids[1];  // the later one first: admission, not submission order, decides
+  manager->schedule();
+  REQUIRE(finished(*manager, {ids[1]}));
+  CHECK(manager->find(ids[0])->state == JobState::kQueued);
+  CHECK(ended == std::vector<std::string>{ids[1]});
+  CHECK(manager->check({manifest(), true, "alice", "", "notes", std::nullopt}).error().code ==
+        "conflict");  // check() refuses what submit() would, and creates nothing
+  CHECK(manager->list().size() == 2);
+  admitted = ids[0];
+  manager->schedule();
+  REQUIRE(finished(*manager, ids));
+  CHECK(ended == std::vector<std::string>{ids[1], ids[0]});
+}
+
+}  // namespace backfilld::jobs

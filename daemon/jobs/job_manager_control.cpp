@@ -1,0 +1,181 @@
+// JobManager, part three: what operators do to a job (pause, resume, stop, knobs) and what only
+// the running daemon knows about it (live counts, rate, ETA, waiting reason, writes in flight).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "daemon/jobs/job_manager.hpp"
+#include "daemon/jobs/job_metrics.hpp"
+
+namespace backfilld::jobs {
+namespace {
+
+constexpr auto kThrottleMemory = std::chrono::seconds(5);
+
+}  // namespace
+
+common::Result<void> JobManager::pause(std::string_view id, std::string_view by) {
+  ManagedJob* entry = scheduler_.find(id);
+  if (entry == nullptr) return no_such_job(id);
+  Job* job = &entry->job;
+  if (is_terminal(job->state)) {
+    return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)));
+  }
+  JobRun& rt = entry->run;
+  if (rt.stop_requested) return common::fail("conflict", "job " + job->id + " is stopping");
+  job->pause_requested = true;
+  // A job that has not begun a batch is paused at once; a running one at its next boundary.
+  if (job->state == JobState::kQueued) set_state(*job, JobState::kPaused);
+  persist(*job);
+  if (rt.runner != nullptr) rt.runner->wake();
+  spdlog::info("job {}: pause requested by {}", job->id, by);
+  return {};
+}
+
+common::Result<void> JobManager::resume(std::string_view id, std::string_view by) {
+  ManagedJob* entry = scheduler_.find(id);
+  if (entry == nullptr) return no_such_job(id);
+  Job* job = &entry->job;
+  JobRun& rt = entry->run;
+  if (is_terminal(job->state) || !job->pause_requested) {
+    return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)) +
+                                        ", not paused");
+  }
+  job->pause_requested = false;
+  if (rt.active) {
+    persist(*job);
+    rt.resume.cancel();  // the run's gate sets it running again
+  } else {
+    set_state(*job, JobState::kQueued);
+    persist(*job);
+    schedule();
+  }
+  spdlog::info("job {}: resumed by {}", job->id, by);
+  return {};
+}
+
+common::Result<void> JobManager::stop(std::string_view id, std::string_view by) {
+  ManagedJob* entry = scheduler_.find(id);
+  if (entry == nullptr) return no_such_job(id);
+  Job* job = &entry->job;
+  if (is_terminal(job->state)) {
+    return common::fail("conflict",
+                        "job " + job->id + " is already " + std::string(to_string(job->state)));
+  }
+  JobRun& rt = entry->run;
+  job->stopped_by = std::string(by);
+  if (!rt.active) {
+    job->pause_requested = false;
+    finish(*job, JobState::kStopped, "stopped by operator " + job->stopped_by);
+    return {};
+  }
+  rt.stop_requested = true;
+  rt.resume.cancel();
+  if (rt.runner != nullptr) rt.runner->wake();
+  spdlog::info("job {}: stop requested by {}", job->id, by);
+  return {};
+}
+
+common::Result<void> JobManager::patch(std::string_view id,
+                                       const KnobPatch& patch,
+                                       std::string_view by) {
+  ManagedJob* entry = scheduler_.find(id);
+  if (entry == nullptr) return no_such_job(id);
+  Job* job = &entry->job;
+  if (is_terminal(job->state)) {
+    return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)));
+  }
+  if (patch.batch_size && (*patch.batch_size < 1 || *patch.batch_size > 1000)) {
+    return common::fail("invalid_request", "batchSize: must be an integer from 1 to 1000");
+  }
+  if (patch.write_concurrency && (*patch.write_concurrency < 1 || *patch.write_concurrency > 256)) {
+    return common::fail("invalid_request", "writeConcurrency: must be an integer from 1 to 256");
+  }
+  if (patch.max_documents_per_second && *patch.max_documents_per_second < 0) {
+    return common::fail("invalid_request", "maxDocumentsPerSecond: must be 0 (no limit) or more");
+  }
+  if (patch.max_request_units_per_second && *patch.max_request_units_per_second < 0) {
+    return common::fail("invalid_request",
+                        "maxRequestUnitsPerSecond: must be 0 (no limit) or more");
+  }
+  if (patch.batch_size) job->knobs.batch_size = *patch.batch_size;
+  if (patch.write_concurrency) job->knobs.write_concurrency = *patch.write_concurrency;
+  if (patch.max_documents_per_second) {
+    job->knobs.max_documents_per_second = *patch.max_documents_per_second;
+  }
+  if (patch.max_request_units_per_second) {
+    job->knobs.max_request_units_per_second = *patch.max_request_units_per_second;
+  }
+  if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
+  persist(*job);
+  JobRun& rt = entry->run;
+  if (rt.runner != nullptr) rt.runner->wake();  // a pacing wait recomputes with the new limits
+  spdlog::info(
+      "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
+      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
+      job->id, by, job->knobs.batch_size, job->knobs.write_concurrency,
+      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second,
+      engine::to_string(job->knobs.write_mode));
+  return {};
+}
+
+void JobManager::sample_metrics() {
+  for (ManagedJob* entry : scheduler_.in_order()) {
+    if (entry->run.runner != nullptr) {
+      metrics_.set_inflight_writes(job_labels(entry->job),
+                                   static_cast<std::int64_t>(entry->run.runner->inflight_writes()));
+    }
+  }
+}
+
+JobLive JobManager::live(const Job& job) const {
+  JobLive live;
+  const ManagedJob* entry = scheduler_.find(job.id);
+  const JobRun* rt = entry == nullptr ? nullptr : &entry->run;
+  if (rt != nullptr && rt->runner != nullptr) {
+    live.observed = rt->runner->observed();
+    live.inflight_writes = rt->runner->inflight_writes();
+    const double seconds =
+        std::chrono::duration<double>(clock_.monotonic_now() - rt->run_started).count();
+    if (seconds > 0) {
+      live.rate_per_second =
+          static_cast<double>(live.observed.scanned - rt->scanned_at_start) / seconds;
+    }
+    if (live.rate_per_second > 0 && job.estimated_total) {
+      const double left =
+          static_cast<double>(*job.estimated_total) - static_cast<double>(live.observed.scanned);
+      live.eta_seconds = std::max(0.0, left) / live.rate_per_second;
+    }
+  } else if (rt != nullptr && rt->observed) {
+    live.observed = *rt->observed;
+  } else {
+    live.observed = job.progress.counts;
+  }
+  live.pause_requested = job.pause_requested;
+  if (rt != nullptr) live.stop_requested = rt->stop_requested;
+
+  if (is_terminal(job.state)) return live;
+  if (shutting_down_) {
+    live.waiting = "the daemon is shutting down";
+  } else if (live.stop_requested) {
+    live.waiting = "stopping after the batch in flight";
+  } else if (job.state == JobState::kPaused) {
+    live.waiting = "paused by an operator";
+  } else if (live.pause_requested) {
+    live.waiting = "pausing after the batch in flight";
+  } else if (job.state == JobState::kQueued) {
+    live.waiting = scheduler_.queued_reason(job);
+  } else if (rt != nullptr && rt->runner != nullptr && !rt->runner->waiting_reason().empty()) {
+    live.waiting = rt->runner->waiting_reason();
+  } else if (last_throttled_ != std::chrono::steady_clock::time_point{} &&
+             clock_.monotonic_now() - last_throttled_ < kThrottleMemory) {
+    live.waiting = "Cosmos is throttling (429): retrying after its x-ms-retry-after-ms";
+  }
+  return live;
+}
+
+void JobManager::observe_request(const cosmos::RequestEvent& event) {
+  if (event.status == 429) last_throttled_ = clock_.monotonic_now();
+}
+
+}  // namespace backfilld::jobs

@@ -1,0 +1,35 @@
+#pragma once
+/// One job as the manager holds it: the persisted record (Job) and what exists only while the
+/// daemon runs it (JobRun), in one object, so nothing about a job lives in two places.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "daemon/common/asio.hpp"
+#include "daemon/engine/container_runner.hpp"
+#include "daemon/jobs/job.hpp"
+
+namespace backfilld::jobs {
+
+/// What exists only while the daemon runs: control flags, the runner, the resume signal.
+struct JobRun {
+  explicit JobRun(net::any_io_executor executor)
+      : resume(std::move(executor), net::steady_timer::time_point::max()) {}
+  bool active = false;  ///< a run coroutine exists and holds the job's slots
+  bool stop_requested = false;
+  engine::ContainerRunner* runner = nullptr;
+  net::steady_timer resume;
+  std::optional<engine::Counts> observed;  ///< the last run's, including an unwritten batch
+  std::chrono::steady_clock::time_point run_started{};
+  std::uint64_t scanned_at_start = 0;
+};
+
+/// A job in the manager: its record and its run.
+struct ManagedJob {
+  ManagedJob(Job record, net::any_io_executor executor)
+      : job(std::move(record)), run(std::move(executor)) {}
+  Job job;
+  JobRun run;
+};
+
+}  // namespace backfilld::jobs
