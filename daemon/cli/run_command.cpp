@@ -12,6 +12,7 @@
 #include "daemon/crypto/keyring.hpp"
 #include "daemon/engine/container_runner.hpp"
 #include "daemon/engine/run_checks.hpp"
+#include "migrations/kind.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 

@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "migrations/kind.hpp"
+
 namespace backfilld::jobs {
 namespace {
 
@@ -43,6 +45,11 @@ std::string_view Job::rewritten_name() const {
 std::string_view Job::left_name() const {
   const migrations::KindInfo* info = migrations::find_kind_info(manifest.kind);
   return info != nullptr ? info->left_name : "";
+}
+
+std::vector<std::string> Job::counted_fields() const {
+  const migrations::Kind* kind = migrations::find_kind(manifest.kind);
+  return kind != nullptr ? kind->counted_fields(spec()) : std::vector<std::string>{};
 }
 
 }  // namespace backfilld::jobs

@@ -7,6 +7,7 @@
 
 #include "daemon/common/json.hpp"
 #include "daemon/common/time_format.hpp"
+#include "migrations/kind.hpp"
 #include "migrations/transform.hpp"
 
 namespace backfilld::jobs {
@@ -228,7 +229,7 @@ common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest reques
     job.dry_run_job = std::move(dry_run_job);
     job.knobs = request.knobs.value_or(options_.default_knobs);
     if (!request.knobs) job.knobs.batch_size = request.manifest.batch_size;
-    job.progress.counts = engine::Counts(spec->fields.size());
+    job.progress.counts = engine::Counts(job.counted_fields().size());
     job.submitted_at = clock_.system_now();
     job.environment = options_.environment;
     job.build_commit = options_.build_commit;
@@ -368,7 +369,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
             metrics_.add_documents(job_labels, "owner_mismatch", counts.owner_mismatch);
             metrics_.add_documents(job_labels, "missing_partition_key",
                                    counts.missing_partition_key);
-            const auto& fields = job.spec().fields;
+            const auto fields = job.counted_fields();
             for (std::size_t i = 0; i < fields.size() && i < counts.fields.size(); ++i) {
               metrics_.add_field_values(job_labels, fields[i], "rewritten",
                                         counts.fields[i].rewritten);
