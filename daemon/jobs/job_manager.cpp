@@ -154,7 +154,7 @@ common::Result<void> JobManager::check_live_gate(const SubmitRequest& request,
       return common::fail("live_gate", "encryption keys did not load: " + keys_.error);
     }
   }
-  if (kind != nullptr && !kind->writes) return {};  // verify reads only: nothing to roll back
+  if (kind != nullptr && !kind->writes) return {};  // a kind that never writes: nothing to roll back
   if (request.backup_confirmed.empty()) {
     return common::fail("live_gate",
                         "backupConfirmed is required: name the backup or restore point this "
