@@ -46,20 +46,20 @@ common::Unexpected<common::Error> invalid_container(const ContainerSpec& contain
 }
 
 common::Result<DocumentScope> DocumentScope::create(const ContainerSpec& container,
-                                                    bool keyed_by_owner) {
+                                                    const OwnerRule* owner) {
   auto segments = split_path(container.partition_key_path);
   if (!segments) {
     return invalid_container(container, "partition key path \"" + container.partition_key_path +
                                             "\" must look like /field or /field/nested");
   }
-  if (keyed_by_owner && container.user_id_field.empty()) {
+  if (owner != nullptr && owner->user_id_field.empty()) {
     return invalid_container(container, "the user id field must not be empty");
   }
   DocumentScope scope;
   scope.partition_key_segments_ = std::move(*segments);
-  if (keyed_by_owner) {
-    scope.user_id_field_ = container.user_id_field;
-    scope.skip_owners_ = container.skip_owners;
+  if (owner != nullptr) {
+    scope.user_id_field_ = owner->user_id_field;
+    scope.skip_owners_ = owner->skip_owners;
   }
   return scope;
 }

@@ -30,10 +30,18 @@ bool is_missing(const rapidjson::Value* value);
 common::Unexpected<common::Error> invalid_container(const ContainerSpec& container,
                                                     std::string_view message);
 
+/// Who owns a document, for kinds keyed by owner: the owner field, and owners left alone.
+struct OwnerRule {
+  std::string user_id_field;
+  std::vector<std::string> skip_owners;
+};
+
 class DocumentScope {
  public:
-  /// Errors (code "invalid_manifest") name the container and the partition key path.
-  static common::Result<DocumentScope> create(const ContainerSpec& container, bool keyed_by_owner);
+  /// `owner` null: not keyed by owner. Errors (code "invalid_manifest") name the container and
+  /// the partition key path or the empty owner field.
+  static common::Result<DocumentScope> create(const ContainerSpec& container,
+                                              const OwnerRule* owner);
 
   struct Check {
     std::optional<Outcome> problem = {};  ///< kMissingPartitionKey or kOwnerMismatch: leave it

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "daemon/common/json.hpp"
+#include "migrations/kind.hpp"
 #include "migrations/manifest_schema.hpp"
 
 namespace backfilld::migrations {
@@ -21,46 +22,6 @@ constexpr std::array<std::string_view, 1> kFilterKeys = {"productId"};
 constexpr std::array<std::string_view, 3> kStopCriteriaKeys = {"maxErrors", "maxOwnerMismatch",
                                                                "maxMissingPartitionKey"};
 constexpr std::array<std::string_view, 2> kCommonContainerKeys = {"name", "partitionKeyPath"};
-
-/// A kind: what the engine needs to know of it, and its container schema. A new kind is one
-/// more row here, a manifest_<kind>.cpp and a transform.
-struct Kind {
-  KindInfo info;
-  const ContainerSchema* schema;
-};
-
-const std::array<Kind, 8> kKinds = {{
-    {{kEncryptFieldsKind, "encrypted", {}, true, true}, &kEnvelopeFieldsSchema},
-    {{kBackfillFieldKind, "rewritten", {}, false, true}, &kBackfillFieldSchema},
-    {{kRenameFieldKind, "rewritten", {}, false, true}, &kRenameFieldSchema},
-    {{kRemoveFieldKind, "rewritten", {}, false, true}, &kRemoveFieldSchema},
-    {{kRemapEnumKind, "rewritten", "unknown", false, true}, &kRemapEnumSchema},
-    {{kCopyContainerKind, "copied", {}, false, true}, &kCopyContainerSchema},
-    {{kRekeyKind, "rekeyed", "plaintext", true, true}, &kEnvelopeFieldsSchema},
-    {{kVerifyKind, "verified", "plaintext", true, false}, &kEnvelopeFieldsSchema},
-}};
-
-const std::array<KindInfo, 8> kKindInfos = [] {
-  std::array<KindInfo, 8> infos{};
-  for (std::size_t i = 0; i < kKinds.size(); ++i) infos[i] = kKinds[i].info;
-  return infos;
-}();
-
-const Kind* find_kind(std::string_view name) {
-  for (const auto& kind : kKinds) {
-    if (kind.info.name == name) return &kind;
-  }
-  return nullptr;
-}
-
-std::string kind_names() {
-  std::string out;
-  for (const auto& kind : kKinds) {
-    if (!out.empty()) out += ", ";
-    out += in_quotes(kind.info.name);
-  }
-  return out;
-}
 
 /// The error of every refused manifest.
 common::Unexpected<common::Error> invalid(std::string message) {
@@ -88,10 +49,10 @@ const Kind* parse_kind(const rapidjson::Value& json, Manifest& manifest, Problem
   if (kind == nullptr) return nullptr;
   const Kind* rules = kind->IsString() ? find_kind(view_of(*kind)) : nullptr;
   if (rules == nullptr) {
-    problems.add("kind", "must be one of " + kind_names());
+    problems.add("kind", "must be one of " + known_kind_names());
     return nullptr;
   }
-  manifest.kind = std::string(rules->info.name);
+  manifest.kind = std::string(rules->name());
   return rules;
 }
 
@@ -225,7 +186,7 @@ void parse_containers(const rapidjson::Value& json,
     }
     // Without a known kind its keys are unknown too; the kind's own problem is reported.
     if (kind != nullptr) {
-      check_keys(container, path, {kCommonContainerKeys, kind->schema->keys}, problems);
+      check_keys(container, path, {kCommonContainerKeys, kind->keys()}, problems);
     }
     ContainerSpec spec;
     const std::string name_path = member_path(path, "name");
@@ -239,19 +200,12 @@ void parse_containers(const rapidjson::Value& json,
       }
     }
     parse_partition_key_path(container, path, spec, problems);
-    if (kind != nullptr) kind->schema->parse(container, path, spec, problems);
+    if (kind != nullptr) spec.settings = kind->parse(container, path, spec, problems);
     manifest.containers.push_back(std::move(spec));
   }
 }
 
 }  // namespace
-
-const KindInfo* find_kind_info(std::string_view name) {
-  const Kind* kind = find_kind(name);
-  return kind == nullptr ? nullptr : &kind->info;
-}
-
-std::span<const KindInfo> known_kinds() { return kKindInfos; }
 
 const ContainerSpec* Manifest::find_container(std::string_view name) const {
   for (const auto& container : containers) {
@@ -309,7 +263,7 @@ rapidjson::Document to_json(const Manifest& manifest) {
     container.AddMember("name", string_value(spec.name, allocator), allocator);
     container.AddMember("partitionKeyPath", string_value(spec.partition_key_path, allocator),
                         allocator);
-    if (kind != nullptr) kind->schema->write(spec, container, allocator);
+    if (kind != nullptr) kind->write(spec, container, allocator);
     containers.PushBack(container, allocator);
   }
   out.AddMember("containers", containers, allocator);

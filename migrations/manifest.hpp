@@ -5,52 +5,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "daemon/common/result.hpp"
+#include "migrations/kind_settings.hpp"
 
 namespace backfilld::migrations {
-
-/// The migration kinds (docs/MANIFEST.md describes each).
-inline constexpr std::string_view kEncryptFieldsKind = "encrypt-fields";
-inline constexpr std::string_view kBackfillFieldKind = "backfill-field";
-inline constexpr std::string_view kRenameFieldKind = "rename-field";
-inline constexpr std::string_view kRemoveFieldKind = "remove-field";
-inline constexpr std::string_view kRemapEnumKind = "remap-enum";
-inline constexpr std::string_view kCopyContainerKind = "copy-container";
-inline constexpr std::string_view kRekeyKind = "rekey";
-inline constexpr std::string_view kVerifyKind = "verify";
-
-/// What the engine, counts and reports need to know of a kind.
-struct KindInfo {
-  std::string_view name;
-  /// Counts' name for rewritten documents and values: "encrypted", "copied", "verified", ...
-  std::string_view rewritten_name = "rewritten";
-  /// Counts' name for values present but not this kind's to change ("plaintext", "unknown");
-  /// empty when the kind has none.
-  std::string_view left_name = {};
-  bool needs_keys = false;  ///< a live run (and any verify run) needs the keyring
-  bool writes = true;       ///< false: never writes, live or dry (verify)
-};
-
-/// The kind named `name`, or nullptr.
-const KindInfo* find_kind_info(std::string_view name);
-/// Every known kind, in documentation order.
-std::span<const KindInfo> known_kinds();
-
-/// copy-container: where the copies go.
-struct CopyTarget {
-  std::string name;                ///< the target container
-  std::string partition_key_path;  ///< its (new) partition key path
-  bool create = false;             ///< create it when it does not exist
-  std::uint32_t sample_size = 20;  ///< documents compared field by field after the copy
-
-  bool operator==(const CopyTarget&) const = default;
-};
 
 /// Thresholds of the plan's step 6: a count above its maximum fails the job at once.
 struct StopCriteria {
@@ -61,26 +23,12 @@ struct StopCriteria {
   bool operator==(const StopCriteria&) const = default;
 };
 
-/// One container of a manifest and its kind-specific settings.
+/// One container of a manifest: what every kind has, and the kind's own settings.
 struct ContainerSpec {
   std::string name;
   std::string partition_key_path;  ///< e.g. "/workspaceId"
-  /// The fields counted separately, in order: encrypt-fields, rekey, verify: the mapped fields;
-  /// backfill-field, rename-field, remove-field, remap-enum: the one field they change.
-  std::vector<std::string> fields;
-  // encrypt-fields, rekey, verify
-  std::string context;                   ///< AAD context, e.g. "palace-memory"
-  std::string user_id_field;             ///< owner field, e.g. "userId"
-  std::vector<std::string> skip_owners;  ///< owners whose documents are left alone ("__builtin__")
-  // backfill-field (either one), rename-field (from_field): where the new value comes from
-  std::string from_field = {};
-  std::string value_json = {};  ///< the constant, as JSON text
-  // remove-field: the field that must be present wherever the removed one is
-  std::string require_field = {};
-  // remap-enum: old value -> new value, in manifest order
-  std::vector<std::pair<std::string, std::string>> value_map = {};
-  // copy-container
-  CopyTarget target = {};
+  /// The kind's settings struct (migrations/kinds/<kind>.hpp), as its manifest parse made it.
+  KindSettings settings = {};
 
   bool operator==(const ContainerSpec&) const = default;
 };
@@ -88,7 +36,7 @@ struct ContainerSpec {
 /// A validated manifest.
 struct Manifest {
   std::string id;
-  std::string kind;      ///< one of the k*Kind names
+  std::string kind;      ///< a registered kind's name (migrations/kind.hpp)
   std::string database;  ///< empty: COSMOS_DATABASE decides
   std::string description;
   std::optional<std::string> product_id;  ///< the productId filter; set unless explicitly null

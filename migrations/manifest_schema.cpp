@@ -215,12 +215,13 @@ bool check_writable(const std::string& field,
 std::string changed_field(const rapidjson::Value& json,
                           std::string_view key,
                           const std::string& path,
-                          ContainerSpec& spec,
+                          std::string_view partition_key_path,
+                          std::string& accepted,
                           Problems& problems) {
   std::string field = top_level_field(json, key, path, problems);
-  const std::string_view partition_key = partition_key_field(spec.partition_key_path);
+  const std::string_view partition_key = partition_key_field(partition_key_path);
   if (!field.empty() && check_writable(field, member_path(path, key), partition_key, problems)) {
-    spec.fields = {field};
+    accepted = field;
   }
   return field;
 }
@@ -235,10 +236,6 @@ std::string other_field(const rapidjson::Value& json,
     problems.add(member_path(path, key), "must differ from \"field\"");
   }
   return other;
-}
-
-rapidjson::Value changed_field_value(const ContainerSpec& spec, Allocator& allocator) {
-  return string_value(spec.fields.empty() ? "" : spec.fields[0], allocator);
 }
 
 rapidjson::Value string_value(std::string_view text, Allocator& allocator) {

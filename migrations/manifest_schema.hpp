@@ -1,6 +1,6 @@
 #pragma once
-/// The manifest parser's shared pieces: problem collection, key checks, the common value rules,
-/// and the per-kind container schemas (one manifest_<kind>.cpp each) that manifest.cpp drives.
+/// The manifest parser's shared pieces: problem collection, key checks and the common value
+/// rules, used by manifest.cpp and by each kind's settings parse (migrations/kinds/).
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -84,13 +84,15 @@ bool check_writable(const std::string& field,
                     std::string_view partition_key,
                     Problems& problems);
 
-/// The one field a schema kind changes, read from `json[key]` into `spec.fields` unless it is
-/// absent, not a top-level field or preserved by every backfill (each a recorded problem).
-/// Returns the name as read: "" when absent or not a name.
+/// The one field a schema kind changes, read from `json[key]`: returned as read ("" when absent
+/// or not a name), and stored in `accepted` only when it may be changed: absent, not a top-level
+/// field or preserved by every backfill are recorded problems. `partition_key_path` is the
+/// container's.
 std::string changed_field(const rapidjson::Value& json,
                           std::string_view key,
                           const std::string& path,
-                          ContainerSpec& spec,
+                          std::string_view partition_key_path,
+                          std::string& accepted,
                           Problems& problems);
 
 /// Another top-level field at `json[key]` that must differ from `field`, the one changed; ""
@@ -100,9 +102,6 @@ std::string other_field(const rapidjson::Value& json,
                         const std::string& path,
                         std::string_view field,
                         Problems& problems);
-
-/// What write() stores for the one field a schema kind changes.
-rapidjson::Value changed_field_value(const ContainerSpec& spec, Allocator& allocator);
 
 /// An array of unique non-empty strings under `path` (non-empty unless `allow_empty_array`),
 /// each also passing `check(item, item_path)`.
@@ -134,28 +133,5 @@ std::vector<std::string> unique_strings(const rapidjson::Value& value,
 }
 
 rapidjson::Value string_value(std::string_view text, Allocator& allocator);
-
-/// What a migration kind adds to each container: its keys, how to read and write them.
-struct ContainerSchema {
-  std::span<const std::string_view> keys;
-  void (*parse)(const rapidjson::Value& json,
-                const std::string& path,
-                ContainerSpec& spec,
-                Problems& problems);
-  void (*write)(const ContainerSpec& spec, rapidjson::Value& out, Allocator& allocator);
-};
-
-/// encrypt-fields, rekey, verify: fields, context, userIdField, skipOwners.
-extern const ContainerSchema kEnvelopeFieldsSchema;
-/// backfill-field: field, and value or fromField.
-extern const ContainerSchema kBackfillFieldSchema;
-/// rename-field: from, to.
-extern const ContainerSchema kRenameFieldSchema;
-/// remove-field: field, requireField.
-extern const ContainerSchema kRemoveFieldSchema;
-/// remap-enum: field, map.
-extern const ContainerSchema kRemapEnumSchema;
-/// copy-container: target.
-extern const ContainerSchema kCopyContainerSchema;
 
 }  // namespace backfilld::migrations

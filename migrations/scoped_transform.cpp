@@ -3,14 +3,14 @@
 namespace backfilld::migrations {
 
 ScopedTransform::ScopedTransform(DocumentScope scope,
-                                 const ContainerSpec& container,
+                                 std::vector<std::string> fields,
                                  std::string updated_at)
-    : fields_(container.fields), scope_(std::move(scope)), updated_at_(std::move(updated_at)) {}
+    : fields_(std::move(fields)), scope_(std::move(scope)), updated_at_(std::move(updated_at)) {}
 
 common::Result<DocumentScope> ScopedTransform::checked_scope(const ContainerSpec& container,
-                                                             bool keyed_by_owner,
+                                                             const OwnerRule* owner,
                                                              std::string_view unmet) {
-  auto scope = DocumentScope::create(container, keyed_by_owner);
+  auto scope = DocumentScope::create(container, owner);
   if (scope && !unmet.empty()) return invalid_container(container, unmet);
   return scope;
 }
@@ -42,12 +42,13 @@ TransformResult ScopedTransform::apply(rapidjson::Value& document,
 }
 
 SealingTransform::SealingTransform(DocumentScope scope,
-                                   const ContainerSpec& container,
+                                   std::vector<std::string> fields,
+                                   std::string context,
                                    const crypto::Keyring* keyring,
                                    crypto::IvSource iv_source,
                                    std::string_view kind)
-    : ScopedTransform(std::move(scope), container),
-      context_(container.context),
+    : ScopedTransform(std::move(scope), std::move(fields)),
+      context_(std::move(context)),
       keyring_(keyring),
       iv_source_(std::move(iv_source)),
       kind_(kind) {}

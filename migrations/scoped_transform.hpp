@@ -23,13 +23,16 @@ class ScopedTransform : public Transform {
                         Mode mode) const final;
 
  protected:
-  /// `updated_at` is stamped on rewritten documents when non-empty (user-visible migrations).
-  ScopedTransform(DocumentScope scope, const ContainerSpec& container, std::string updated_at = {});
+  /// `fields` are the counted fields; `updated_at` is stamped on rewritten documents when
+  /// non-empty (user-visible migrations).
+  ScopedTransform(DocumentScope scope,
+                  std::vector<std::string> fields,
+                  std::string updated_at = {});
 
-  /// The scope of `container`, or its problem; then, when `unmet` is not empty, "container
-  /// <name>: <unmet>".
+  /// The scope of `container` (keyed by `owner` unless null), or its problem; then, when `unmet`
+  /// is not empty, "container <name>: <unmet>".
   static common::Result<DocumentScope> checked_scope(const ContainerSpec& container,
-                                                     bool keyed_by_owner,
+                                                     const OwnerRule* owner,
                                                      std::string_view unmet);
 
   /// Why the kind refuses every document in `mode` (e.g. a live run without keys), or empty.
@@ -56,7 +59,8 @@ class ScopedTransform : public Transform {
 class SealingTransform : public ScopedTransform {
  protected:
   SealingTransform(DocumentScope scope,
-                   const ContainerSpec& container,
+                   std::vector<std::string> fields,
+                   std::string context,
                    const crypto::Keyring* keyring,
                    crypto::IvSource iv_source,
                    std::string_view kind);

@@ -12,6 +12,7 @@
 #include "daemon/jobs/job_manager.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
+#include "migrations/kind.hpp"
 #include "migrations/manifest.hpp"
 
 namespace backfilld::cli {

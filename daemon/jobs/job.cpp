@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "migrations/kind.hpp"
+
 namespace backfilld::jobs {
 namespace {
 
@@ -47,5 +49,10 @@ KindFacts kind_facts(std::string_view kind) {
 std::string_view Job::rewritten_name() const { return kind_facts(manifest.kind).rewritten_name; }
 
 std::string_view Job::left_name() const { return kind_facts(manifest.kind).left_name; }
+
+std::vector<std::string> Job::counted_fields() const {
+  const migrations::Kind* kind = migrations::find_kind(manifest.kind);
+  return kind != nullptr ? kind->counted_fields(spec()) : std::vector<std::string>{};
+}
 
 }  // namespace backfilld::jobs

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/engine/container_runner.hpp"
 #include "daemon/engine/run_checks.hpp"
@@ -68,6 +69,8 @@ struct Job {
   std::string_view rewritten_name() const;
   /// The kind's name for values left as they are ("plaintext", "unknown"), or "".
   std::string_view left_name() const;
+  /// The fields the kind counts separately, in order (none for an unknown kind).
+  std::vector<std::string> counted_fields() const;
 };
 
 /// A job whose state file could not be read or decoded at start: its file was moved aside and

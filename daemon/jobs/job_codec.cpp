@@ -31,7 +31,7 @@ rapidjson::Value knobs_json(const engine::RunSettings& knobs, Allocator& allocat
 }
 
 rapidjson::Value counts_json(const Job& job, const engine::Counts& counts, Allocator& allocator) {
-  return engine::counts_to_json(counts, job.spec().fields, job.rewritten_name(), allocator,
+  return engine::counts_to_json(counts, job.counted_fields(), job.rewritten_name(), allocator,
                                 job.left_name());
 }
 
@@ -194,7 +194,7 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   }
   job.progress.batches = checkpoint.uint("batches");
   job.progress.finished = checkpoint.boolean("finished");
-  job.progress.counts = engine::counts_from_json(checkpoint.object("counts"), job.spec().fields,
+  job.progress.counts = engine::counts_from_json(checkpoint.object("counts"), job.counted_fields(),
                                                  job.rewritten_name(), job.left_name());
   if (const rapidjson::Value* checks = common::find_member(*parsed, "checks")) {
     job.checks = engine::check_report_from_json(*checks);

@@ -192,7 +192,7 @@ common::Result<std::vector<std::string>> JobManager::submit(SubmitRequest reques
     job.dry_run_job = std::move(dry_run_job);
     job.knobs = request.knobs.value_or(options_.default_knobs);
     if (!request.knobs) job.knobs.batch_size = request.manifest.batch_size;
-    job.progress.counts = engine::Counts(spec->fields.size());
+    job.progress.counts = engine::Counts(job.counted_fields().size());
     job.submitted_at = clock_.system_now();
     job.environment = options_.environment;
     job.build_commit = options_.build_commit;

@@ -22,7 +22,7 @@ void report_batch(metrics::Metrics& metrics,
   metrics.add_documents(labels, "error", counts.errors);
   metrics.add_documents(labels, "owner_mismatch", counts.owner_mismatch);
   metrics.add_documents(labels, "missing_partition_key", counts.missing_partition_key);
-  const auto& fields = job.spec().fields;
+  const auto fields = job.counted_fields();
   for (std::size_t i = 0; i < fields.size() && i < counts.fields.size(); ++i) {
     metrics.add_field_values(labels, fields[i], "rewritten", counts.fields[i].rewritten);
     metrics.add_field_values(labels, fields[i], "skipped", counts.fields[i].skipped);

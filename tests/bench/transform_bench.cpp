@@ -16,6 +16,7 @@
 
 #include "daemon/common/json.hpp"
 #include "daemon/crypto/keyring.hpp"
+#include "migrations/envelope_fields.hpp"
 #include "migrations/transform.hpp"
 
 namespace backfilld::bench {
@@ -189,15 +190,16 @@ int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   const std::string_view only = argc > 2 ? argv[2] : "";
   std::mt19937 random(20240518);
-  bench::Workload notes{"notes", {}, {"notes", "/workspaceId", {"body"}, "notes", "userId", {}}};
-  bench::Workload artifacts{"note_artifacts",
-                            {},
-                            {"note_artifacts",
-                             "/workspaceId",
-                             {"title", "description", "blobPath"},
-                             "note_artifacts",
-                             "userId",
-                             {}}};
+  bench::Workload notes{
+      "notes",
+      {},
+      {"notes", "/workspaceId", migrations::EnvelopeFields{{"body"}, "notes", "userId", {}}}};
+  bench::Workload artifacts{
+      "note_artifacts",
+      {},
+      {"note_artifacts", "/workspaceId",
+       migrations::EnvelopeFields{
+           {"title", "description", "blobPath"}, "note_artifacts", "userId", {}}}};
   for (int n = 0; n < 256; ++n) {
     notes.documents.push_back(bench::note_text(random, n));
     artifacts.documents.push_back(bench::artifact_text(random, n));

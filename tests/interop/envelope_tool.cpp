@@ -17,7 +17,8 @@
 #include "daemon/common/json.hpp"
 #include "daemon/crypto/envelope.hpp"
 #include "daemon/crypto/keyring.hpp"
-#include "migrations/encrypt_fields.hpp"
+#include "migrations/envelope_fields.hpp"
+#include "migrations/transform.hpp"
 #include "tests/support/hex.hpp"
 
 namespace backfilld::interop {
@@ -128,12 +129,13 @@ rapidjson::Document encrypt_document(const crypto::Keyring& keyring, rapidjson::
   if (container_json == nullptr || document_member == request.MemberEnd()) {
     return error_reply({"bad_request", "container or document is missing"});
   }
-  migrations::ContainerSpec container{std::string(string_of(*container_json, "name")),
-                                      std::string(string_of(*container_json, "partitionKeyPath")),
-                                      strings_of(*container_json, "fields"),
-                                      std::string(string_of(*container_json, "context")),
-                                      std::string(string_of(*container_json, "userIdField")),
-                                      strings_of(*container_json, "skipOwners")};
+  migrations::ContainerSpec container{
+      std::string(string_of(*container_json, "name")),
+      std::string(string_of(*container_json, "partitionKeyPath")),
+      migrations::EnvelopeFields{strings_of(*container_json, "fields"),
+                                 std::string(string_of(*container_json, "context")),
+                                 std::string(string_of(*container_json, "userIdField")),
+                                 strings_of(*container_json, "skipOwners")}};
   migrations::Manifest manifest;
   manifest.kind = "encrypt-fields";
   auto transform = migrations::make_transform(manifest, container, &keyring);

@@ -8,6 +8,7 @@
 #include "daemon/cosmos/client.hpp"
 #include "daemon/crypto/envelope.hpp"
 #include "daemon/engine/container_runner.hpp"
+#include "migrations/envelope_fields.hpp"
 #include "migrations/transform.hpp"
 #include "tests/support/local_cosmos.hpp"
 #include "tests/support/run_sync.hpp"
@@ -131,14 +132,13 @@ TEST_CASE("a concurrent application write survives the backfill and is then encr
   const crypto::StaticKeyring keyring("env", "k1", {{"k1", key}});
   migrations::Manifest manifest;
   manifest.id = "race";
-  manifest.kind = std::string(migrations::kEncryptFieldsKind);
+  manifest.kind = "encrypt-fields";
   manifest.product_id = "notelett";
-  migrations::ContainerSpec spec{.name = "notes",
-                                 .partition_key_path = "/workspaceId",
-                                 .fields = {"body"},
-                                 .context = "notes",
-                                 .user_id_field = "userId",
-                                 .skip_owners = {}};
+  migrations::ContainerSpec spec{
+      .name = "notes",
+      .partition_key_path = "/workspaceId",
+      .settings = migrations::EnvelopeFields{
+          .fields = {"body"}, .context = "notes", .user_id_field = "userId", .skip_owners = {}}};
   manifest.containers = {spec};
   auto transform = migrations::make_transform(manifest, spec, &keyring);
   REQUIRE(transform.ok());

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "daemon/common/json.hpp"
+#include "migrations/envelope_fields.hpp"
 #include "tests/support/fake_document_store.hpp"
 #include "tests/support/memory_state_store.hpp"
 #include "tests/support/run_sync.hpp"
@@ -15,7 +16,7 @@ using testing::run_until;
 migrations::Manifest manifest(std::string id = "enc-v1", std::uint64_t max_errors = 0) {
   migrations::Manifest m;
   m.id = std::move(id);
-  m.kind = std::string(migrations::kEncryptFieldsKind);
+  m.kind = "encrypt-fields";
   m.product_id = "notelett";
   m.batch_size = 2;
   m.stop.max_errors = max_errors;
@@ -24,9 +25,7 @@ migrations::Manifest manifest(std::string id = "enc-v1", std::uint64_t max_error
     migrations::ContainerSpec spec;
     spec.name = name;
     spec.partition_key_path = "/ws";
-    spec.fields = {"body"};
-    spec.context = name;
-    spec.user_id_field = "userId";
+    spec.settings = migrations::EnvelopeFields{{"body"}, name, "userId", {}};
     m.containers.push_back(spec);
   }
   return m;

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "daemon/jobs/job_manager.hpp"
+#include "migrations/envelope_fields.hpp"
 #include "tests/support/fake_document_store.hpp"
 #include "tests/support/run_sync.hpp"
 
@@ -22,16 +23,14 @@ namespace fs = std::filesystem;
 migrations::Manifest notes_manifest() {
   migrations::Manifest m;
   m.id = "enc-v1";
-  m.kind = std::string(migrations::kEncryptFieldsKind);
+  m.kind = "encrypt-fields";
   m.product_id = "notelett";
   m.batch_size = 2;
   m.rollback = "forward-only";
   migrations::ContainerSpec spec;
   spec.name = "notes";
   spec.partition_key_path = "/ws";
-  spec.fields = {"body"};
-  spec.context = "notes";
-  spec.user_id_field = "userId";
+  spec.settings = migrations::EnvelopeFields{{"body"}, "notes", "userId", {}};
   m.containers.push_back(spec);
   return m;
 }

@@ -11,9 +11,22 @@
 #include <vector>
 
 #include "daemon/common/json.hpp"
+#include "migrations/envelope_fields.hpp"
 
 namespace backfilld::migrations {
 namespace {
+
+/// The envelope kinds' settings of `spec`: every container of these manifests has them.
+const EnvelopeFields& envelope(const ContainerSpec& spec) {
+  const auto* settings = spec.settings.get_if<EnvelopeFields>();
+  REQUIRE(settings != nullptr);
+  return *settings;
+}
+EnvelopeFields& envelope(ContainerSpec& spec) {
+  auto* settings = spec.settings.get_if<EnvelopeFields>();
+  REQUIRE(settings != nullptr);
+  return *settings;
+}
 
 const std::string kNoteLettManifest =
     std::string(BACKFILLD_SOURCE_DIR) + "/migrations/notelett/encrypt-fields.json";
@@ -101,7 +114,7 @@ TEST_CASE("the NoteLett manifest covers DESIGN's field map exactly, lowest risk 
   if (!loaded.ok()) FAIL(loaded.error().message);
   const Manifest& manifest = *loaded;
   CHECK(manifest.id == "notelett-encrypt-fields-v1");
-  CHECK(manifest.kind == kEncryptFieldsKind);
+  CHECK(manifest.kind == "encrypt-fields");
   CHECK(manifest.database.empty());  // COSMOS_DATABASE picks notelett-prod or a test database
   CHECK(manifest.product_id == std::optional<std::string>("notelett"));
   CHECK(manifest.batch_size == 50);
@@ -151,10 +164,10 @@ TEST_CASE("the NoteLett manifest covers DESIGN's field map exactly, lowest risk 
     INFO("container " << i << " " << spec.name);
     CHECK(spec.name == expected[i].name);
     CHECK(spec.partition_key_path == expected[i].partition_key_path);
-    CHECK(spec.fields == expected[i].fields);
-    CHECK(spec.context == expected[i].context);
-    CHECK(spec.user_id_field == expected[i].user_id_field);
-    CHECK(spec.skip_owners == expected[i].skip_owners);
+    CHECK(envelope(spec).fields == expected[i].fields);
+    CHECK(envelope(spec).context == expected[i].context);
+    CHECK(envelope(spec).user_id_field == expected[i].user_id_field);
+    CHECK(envelope(spec).skip_owners == expected[i].skip_owners);
     CHECK(manifest.find_container(expected[i].name) == &spec);
   }
   CHECK(manifest.find_container("users") == nullptr);
@@ -168,7 +181,7 @@ TEST_CASE("defaults apply to every optional key") {
   CHECK(manifest.stop == StopCriteria{0, 0, 0});
   CHECK_FALSE(manifest.user_visible);
   CHECK(manifest.rollback.empty());
-  CHECK(manifest.containers[0].skip_owners.empty());
+  CHECK(envelope(manifest.containers[0]).skip_owners.empty());
 
   const Manifest partial = accepted(with("/stopCriteria", R"({"maxOwnerMismatch": 3})"));
   CHECK(partial.stop == StopCriteria{0, 3, 0});
@@ -190,9 +203,10 @@ TEST_CASE("accepted edge values") {
   CHECK(accepted(with("/rollback", R"("restore from backup")")).rollback == "restore from backup");
   CHECK(accepted(with("/stopCriteria/maxErrors", "18446744073709551615")).stop.max_errors ==
         18446744073709551615ULL);
-  CHECK(accepted(with("/containers/0/skipOwners", R"(["__builtin__", "system"])"))
-            .containers[0]
-            .skip_owners == std::vector<std::string>{"__builtin__", "system"});
+  CHECK(
+      envelope(
+          accepted(with("/containers/0/skipOwners", R"(["__builtin__", "system"])")).containers[0])
+          .skip_owners == std::vector<std::string>{"__builtin__", "system"});
 }
 
 TEST_CASE("to_json round-trips through parse_manifest") {
@@ -206,7 +220,7 @@ TEST_CASE("to_json round-trips through parse_manifest") {
   everything.stop = {1, 2, 3};
   everything.user_visible = true;
   everything.rollback = "roll back the image";
-  everything.containers[1].skip_owners = {"__builtin__"};
+  envelope(everything.containers[1]).skip_owners = {"__builtin__"};
 
   for (const Manifest* manifest :
        std::vector<const Manifest*>{&*notelett, &opted_out, &everything}) {

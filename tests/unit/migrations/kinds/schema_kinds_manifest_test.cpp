@@ -5,6 +5,10 @@
 #include <set>
 
 #include "daemon/crypto/keyring.hpp"
+#include "migrations/kind.hpp"
+#include "migrations/kinds/backfill_field.hpp"
+#include "migrations/kinds/copy_container.hpp"
+#include "migrations/kinds/remap_enum.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 #include "tests/support/manifest_text.hpp"
@@ -24,6 +28,14 @@ void check_refused(const std::string& text, std::string_view expected) {
 }
 
 constexpr std::string_view kNotes = R"("name": "notes", "partitionKeyPath": "/workspaceId")";
+
+/// The settings of `spec` as kind settings `T`.
+template <class T>
+const T& settings_of(const ContainerSpec& spec) {
+  const T* settings = spec.settings.get_if<T>();
+  REQUIRE(settings != nullptr);
+  return *settings;
+}
 
 std::string container(std::string_view keys) {
   return "{" + std::string(kNotes) + ", " + std::string(keys) + "}";
@@ -56,15 +68,15 @@ TEST_CASE("every NoteLett manifest loads, round-trips and builds its transforms"
     }
   }
   std::set<std::string> known;
-  for (const KindInfo& info : known_kinds()) known.insert(std::string(info.name));
+  for (const Kind* kind : known_kinds()) known.insert(std::string(kind->name()));
   CHECK(kinds == known);
 }
 
 TEST_CASE("backfill-field needs exactly one of value and fromField, and a writable field") {
   const auto accepted = parsed_manifest(
       manifest_text("backfill-field", container(R"("field": "archived", "value": false)")));
-  CHECK(accepted.containers[0].fields == std::vector<std::string>{"archived"});
-  CHECK(accepted.containers[0].value_json == "false");
+  CHECK(settings_of<BackfillFieldSettings>(accepted.containers[0]).field == "archived");
+  CHECK(settings_of<BackfillFieldSettings>(accepted.containers[0]).value_json == "false");
   check_refused(manifest_text("backfill-field", container(R"("field": "archived")")),
                 R"(containers[0]: needs exactly one of "value" (a constant) and "fromField")");
   check_refused(
@@ -129,7 +141,7 @@ TEST_CASE("rename-field, remove-field and remap-enum name each broken key") {
       R"(containers[0].map.a: maps to "b", which is itself remapped)");
   const auto remap = parsed_manifest(manifest_text(
       "remap-enum", container(R"("field": "state", "map": {"open": "active", "shut": "closed"})")));
-  CHECK(remap.containers[0].value_map ==
+  CHECK(settings_of<RemapEnumSettings>(remap.containers[0]).value_map ==
         std::vector<std::pair<std::string, std::string>>{{"open", "active"}, {"shut", "closed"}});
 }
 
@@ -137,7 +149,8 @@ TEST_CASE("copy-container names a target other than the source, with a partition
   const auto copy = parsed_manifest(manifest_text(
       "copy-container",
       container(R"("target": {"name": "notes_by_user", "partitionKeyPath": "/userId"})")));
-  CHECK(copy.containers[0].target == CopyTarget{"notes_by_user", "/userId", false, 20});
+  CHECK(settings_of<CopyContainerSettings>(copy.containers[0]).target ==
+        CopyTarget{"notes_by_user", "/userId", false, 20});
   check_refused(manifest_text("copy-container", container(R"("target": {"name": "notes",
                 "partitionKeyPath": "/userId"})")),
                 "containers[0].target.name: must differ from the source container");
@@ -158,10 +171,10 @@ TEST_CASE("copy-container names a target other than the source, with a partition
 }
 
 TEST_CASE("a user-visible manifest of any kind without a rollback note is refused") {
-  for (const KindInfo& kind : known_kinds()) {
-    INFO("kind " << kind.name);
+  for (const Kind* kind : known_kinds()) {
+    INFO("kind " << kind->name());
     check_refused(
-        manifest_text(kind.name, container(R"("field": "x")"), R"(, "userVisible": true)"),
+        manifest_text(kind->name(), container(R"("field": "x")"), R"(, "userVisible": true)"),
         "rollback: required when userVisible is true");
   }
 }

@@ -6,14 +6,19 @@
 #include <memory>
 #include <string>
 
+#include "migrations/envelope_fields.hpp"
 #include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
+
+/// The rekey row: settings EnvelopeFields, counts "rekeyed" and "plaintext", needs keys live.
+const Kind& rekey_kind();
 
 class Rekey final : public SealingTransform {
  public:
   /// A null `keyring` classifies by kid only (a dry run without keys).
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
+                                                           const EnvelopeFields& settings,
                                                            const crypto::Keyring* keyring,
                                                            crypto::IvSource iv_source);
 

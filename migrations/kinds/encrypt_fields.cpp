@@ -1,4 +1,4 @@
-#include "migrations/encrypt_fields.hpp"
+#include "migrations/kinds/encrypt_fields.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -22,20 +22,21 @@ std::string why_plaintext(std::string_view field,
 }
 
 /// The first problem of `container` beyond its scope (partition key path, owner field), or empty.
-std::string first_problem(const ContainerSpec& container, bool has_iv_source) {
-  if (container.fields.empty()) return "fields must not be empty";
-  if (container.context.empty()) return "context must not be empty";
+std::string first_problem(const ContainerSpec& container,
+                          const EnvelopeFields& settings,
+                          bool has_iv_source) {
+  if (settings.fields.empty()) return "fields must not be empty";
+  if (settings.context.empty()) return "context must not be empty";
   const auto segments = split_path(container.partition_key_path);
   const std::string_view partition_key_root = segments ? std::string_view(segments->front()) : "";
-  for (std::size_t i = 0; i < container.fields.size(); ++i) {
-    const std::string& field = container.fields[i];
+  for (std::size_t i = 0; i < settings.fields.size(); ++i) {
+    const std::string& field = settings.fields[i];
     if (field.empty()) return "fields[" + std::to_string(i) + "] is empty";
-    if (std::find(container.fields.begin(), container.fields.begin() + i, field) !=
-        container.fields.begin() + i) {
+    if (std::find(settings.fields.begin(), settings.fields.begin() + i, field) !=
+        settings.fields.begin() + i) {
       return "field \"" + field + "\" is listed twice";
     }
-    if (auto why = why_plaintext(field, partition_key_root, container.user_id_field);
-        !why.empty()) {
+    if (auto why = why_plaintext(field, partition_key_root, settings.user_id_field); !why.empty()) {
       return "field \"" + field + "\" " + why + " and must stay plaintext";
     }
   }
@@ -43,15 +44,37 @@ std::string first_problem(const ContainerSpec& container, bool has_iv_source) {
   return {};
 }
 
+class EncryptFieldsKind final : public EnvelopeKind {
+ public:
+  EncryptFieldsKind()
+      : EnvelopeKind(
+            {.name = "encrypt-fields", .rewritten_name = "encrypted", .needs_keys = true}) {}
+
+ private:
+  common::Result<std::unique_ptr<Transform>> make(const TransformInputs& inputs,
+                                                  const EnvelopeFields& settings) const override {
+    return EncryptFields::create(inputs.container, settings, inputs.keyring, inputs.iv_source);
+  }
+};
+
 }  // namespace
 
+const Kind& encrypt_fields_kind() {
+  static const EncryptFieldsKind kKind;
+  return kKind;
+}
+
 common::Result<std::unique_ptr<Transform>> EncryptFields::create(const ContainerSpec& container,
+                                                                 const EnvelopeFields& settings,
                                                                  const crypto::Keyring* keyring,
                                                                  crypto::IvSource iv_source) {
-  auto scope = checked_scope(container, true, first_problem(container, bool(iv_source)));
+  const OwnerRule owner = settings.owner();
+  auto scope =
+      checked_scope(container, &owner, first_problem(container, settings, bool(iv_source)));
   if (!scope) return common::Unexpected{scope.error()};
-  return std::unique_ptr<Transform>(new EncryptFields(std::move(*scope), container, keyring,
-                                                      std::move(iv_source), kEncryptFieldsKind));
+  return std::unique_ptr<Transform>(
+      new EncryptFields(std::move(*scope), settings.fields, settings.context, keyring,
+                        std::move(iv_source), encrypt_fields_kind().name()));
 }
 
 TransformResult EncryptFields::apply_in_scope(const InScope& in, TransformResult result) const {

@@ -1,4 +1,4 @@
-#include "migrations/encrypt_fields.hpp"
+#include "migrations/kinds/encrypt_fields.hpp"
 
 #include <doctest/doctest.h>
 
@@ -39,14 +39,19 @@ Manifest encrypt_manifest() {
 }
 
 // The NoteLett field map (DESIGN.md).
-ContainerSpec notes_spec() { return {"notes", "/workspaceId", {"body"}, "notes", "userId", {}}; }
+ContainerSpec notes_spec() {
+  return {"notes", "/workspaceId", EnvelopeFields{{"body"}, "notes", "userId", {}}};
+}
 ContainerSpec artifacts_spec() {
-  return {"note_artifacts", "/workspaceId", {"title", "description", "blobPath"},
-          "note_artifacts", "userId",       {}};
+  return {"note_artifacts", "/workspaceId",
+          EnvelopeFields{{"title", "description", "blobPath"}, "note_artifacts", "userId", {}}};
 }
 ContainerSpec prompts_spec() {
-  return {"note_prompts", "/userId", {"description", "systemPrompt", "userPromptTemplate"},
-          "note_prompts", "userId",  {"__builtin__"}};
+  return {"note_prompts", "/userId",
+          EnvelopeFields{{"description", "systemPrompt", "userPromptTemplate"},
+                         "note_prompts",
+                         "userId",
+                         {"__builtin__"}}};
 }
 
 rapidjson::Document parse(std::string_view text) {
@@ -108,25 +113,35 @@ TEST_CASE("make_transform builds encrypt-fields and names an unknown kind") {
 
 TEST_CASE("make_transform refuses fields that must stay plaintext and broken specs") {
   const std::pair<ContainerSpec, std::string_view> refused[] = {
-      {{"notes", "/workspaceId", {"body", "userId"}, "notes", "userId", {}},
+      {{"notes", "/workspaceId", EnvelopeFields{{"body", "userId"}, "notes", "userId", {}}},
        "field \"userId\" is the owner field"},
-      {{"notes", "/workspaceId", {"workspaceId"}, "notes", "userId", {}},
+      {{"notes", "/workspaceId", EnvelopeFields{{"workspaceId"}, "notes", "userId", {}}},
        "field \"workspaceId\" holds the partition key"},
-      {{"notes", "/tenant/id", {"tenant"}, "notes", "userId", {}},
+      {{"notes", "/tenant/id", EnvelopeFields{{"tenant"}, "notes", "userId", {}}},
        "field \"tenant\" holds the partition key"},
-      {{"notes", "/workspaceId", {"id"}, "notes", "userId", {}}, "field \"id\""},
-      {{"notes", "/workspaceId", {"productId"}, "notes", "userId", {}}, "field \"productId\""},
-      {{"notes", "/workspaceId", {"createdAt"}, "notes", "userId", {}}, "is a timestamp"},
-      {{"notes", "/workspaceId", {"updatedAt"}, "notes", "userId", {}}, "is a timestamp"},
-      {{"notes", "/workspaceId", {"_etag"}, "notes", "userId", {}}, "field \"_etag\""},
-      {{"notes", "/workspaceId", {"body", "body"}, "notes", "userId", {}}, "listed twice"},
-      {{"notes", "/workspaceId", {""}, "notes", "userId", {}}, "fields[0] is empty"},
-      {{"notes", "/workspaceId", {}, "notes", "userId", {}}, "fields must not be empty"},
-      {{"notes", "/workspaceId", {"body"}, "", "userId", {}}, "context must not be empty"},
-      {{"notes", "/workspaceId", {"body"}, "notes", "", {}}, "user id field must not be empty"},
-      {{"notes", "workspaceId", {"body"}, "notes", "userId", {}}, "partition key path"},
-      {{"notes", "/", {"body"}, "notes", "userId", {}}, "partition key path"},
-      {{"notes", "/a//b", {"body"}, "notes", "userId", {}}, "partition key path"},
+      {{"notes", "/workspaceId", EnvelopeFields{{"id"}, "notes", "userId", {}}}, "field \"id\""},
+      {{"notes", "/workspaceId", EnvelopeFields{{"productId"}, "notes", "userId", {}}},
+       "field \"productId\""},
+      {{"notes", "/workspaceId", EnvelopeFields{{"createdAt"}, "notes", "userId", {}}},
+       "is a timestamp"},
+      {{"notes", "/workspaceId", EnvelopeFields{{"updatedAt"}, "notes", "userId", {}}},
+       "is a timestamp"},
+      {{"notes", "/workspaceId", EnvelopeFields{{"_etag"}, "notes", "userId", {}}},
+       "field \"_etag\""},
+      {{"notes", "/workspaceId", EnvelopeFields{{"body", "body"}, "notes", "userId", {}}},
+       "listed twice"},
+      {{"notes", "/workspaceId", EnvelopeFields{{""}, "notes", "userId", {}}},
+       "fields[0] is empty"},
+      {{"notes", "/workspaceId", EnvelopeFields{{}, "notes", "userId", {}}},
+       "fields must not be empty"},
+      {{"notes", "/workspaceId", EnvelopeFields{{"body"}, "", "userId", {}}},
+       "context must not be empty"},
+      {{"notes", "/workspaceId", EnvelopeFields{{"body"}, "notes", "", {}}},
+       "user id field must not be empty"},
+      {{"notes", "workspaceId", EnvelopeFields{{"body"}, "notes", "userId", {}}},
+       "partition key path"},
+      {{"notes", "/", EnvelopeFields{{"body"}, "notes", "userId", {}}}, "partition key path"},
+      {{"notes", "/a//b", EnvelopeFields{{"body"}, "notes", "userId", {}}}, "partition key path"},
   };
   for (const auto& [spec_, reason_] : refused) {
     // Named again: clang 14 cannot capture bindings in doctest's assertion lambdas.
@@ -158,7 +173,8 @@ TEST_CASE("absent or null partition key: kMissingPartitionKey, document untouche
 
 TEST_CASE("a nested partition key path is followed to its value") {
   crypto::StaticKeyring keyring("env", "k1", {{"k1", kKey}});
-  auto transform = make({"notes", "/tenant/id", {"body"}, "notes", "userId", {}}, &keyring);
+  auto transform =
+      make({"notes", "/tenant/id", EnvelopeFields{{"body"}, "notes", "userId", {}}}, &keyring);
   rapidjson::Document present = parse(R"({"tenant":{"id":"t1"},"userId":"u1","body":"b"})");
   CHECK(apply_both(*transform, present).outcome == Outcome::kRewritten);
   for (const char* text :

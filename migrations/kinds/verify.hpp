@@ -7,17 +7,24 @@
 #include <memory>
 #include <string>
 
+#include "migrations/envelope_fields.hpp"
 #include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
+/// The verify row: settings EnvelopeFields, counts "verified" and "plaintext", never writes,
+/// always needs keys. After the scan it counts plaintext values by query and fails the run
+/// unless that count and the scan's undecryptable and plaintext values are all zero.
+const Kind& verify_kind();
+
 class Verify final : public ScopedTransform {
  public:
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
+                                                           const EnvelopeFields& settings,
                                                            const crypto::Keyring* keyring);
 
  private:
-  Verify(DocumentScope scope, const ContainerSpec& container, const crypto::Keyring& keyring);
+  Verify(DocumentScope scope, const EnvelopeFields& settings, const crypto::Keyring& keyring);
   /// Outcome kUnchanged: findings are per field.
   TransformResult apply_in_scope(const InScope& in, TransformResult result) const override;
 

@@ -1,4 +1,4 @@
-#include "migrations/rekey.hpp"
+#include "migrations/kinds/rekey.hpp"
 
 #include <openssl/crypto.h>
 
@@ -13,16 +13,38 @@ struct Wiped {
   ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
 };
 
+class RekeyKind final : public EnvelopeKind {
+ public:
+  RekeyKind()
+      : EnvelopeKind({.name = "rekey",
+                      .rewritten_name = "rekeyed",
+                      .left_name = "plaintext",
+                      .needs_keys = true}) {}
+
+ private:
+  common::Result<std::unique_ptr<Transform>> make(const TransformInputs& inputs,
+                                                  const EnvelopeFields& settings) const override {
+    return Rekey::create(inputs.container, settings, inputs.keyring, inputs.iv_source);
+  }
+};
+
 }  // namespace
 
+const Kind& rekey_kind() {
+  static const RekeyKind kKind;
+  return kKind;
+}
+
 common::Result<std::unique_ptr<Transform>> Rekey::create(const ContainerSpec& container,
+                                                         const EnvelopeFields& settings,
                                                          const crypto::Keyring* keyring,
                                                          crypto::IvSource iv_source) {
-  const bool complete = !container.fields.empty() && !container.context.empty() && iv_source;
-  auto scope = checked_scope(container, true, complete ? "" : "needs fields and a context");
+  const bool complete = !settings.fields.empty() && !settings.context.empty() && iv_source;
+  const OwnerRule owner = settings.owner();
+  auto scope = checked_scope(container, &owner, complete ? "" : "needs fields and a context");
   if (!scope) return common::Unexpected{scope.error()};
-  return std::unique_ptr<Transform>(
-      new Rekey(std::move(*scope), container, keyring, std::move(iv_source), kRekeyKind));
+  return std::unique_ptr<Transform>(new Rekey(std::move(*scope), settings.fields, settings.context,
+                                              keyring, std::move(iv_source), rekey_kind().name()));
 }
 
 TransformResult Rekey::apply_in_scope(const InScope& in, TransformResult result) const {

@@ -5,16 +5,22 @@
 #include <string>
 #include <string_view>
 
+#include "migrations/envelope_fields.hpp"
 #include "migrations/scoped_transform.hpp"
 
 namespace backfilld::migrations {
 
-/// Encrypts ContainerSpec::fields in place, keyed by the owner in ContainerSpec::user_id_field.
+/// The encrypt-fields row: settings EnvelopeFields, counts "encrypted", needs keys live.
+const Kind& encrypt_fields_kind();
+
+/// Encrypts the mapped fields in place, keyed by the owner in EnvelopeFields::user_id_field.
 class EncryptFields final : public SealingTransform {
  public:
-  /// Validates `container` (fields, context, owner field, partition key path; no field may be
-  /// one that must stay plaintext) and builds the transform. A null `keyring` classifies only.
+  /// Validates `settings` of `container` (fields, context, owner field, partition key path; no
+  /// field may be one that must stay plaintext) and builds the transform. A null `keyring`
+  /// classifies only.
   static common::Result<std::unique_ptr<Transform>> create(const ContainerSpec& container,
+                                                           const EnvelopeFields& settings,
                                                            const crypto::Keyring* keyring,
                                                            crypto::IvSource iv_source);
 
