@@ -146,7 +146,8 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       const engine::CheckTarget check_target{*manifest, spec, *database, target.mode};
       engine::RunHooks hooks{
           .before_batch = [&]() -> net::awaitable<bool> { co_return !stop_requested; },
-          .after_batch = {}};
+          .after_batch = {},
+          .interrupted = [&] { return stop_requested; }};
       engine::ContainerRunner runner(**client, **transform, target, run_settings, clock, hooks);
       spdlog::info("{}: {} run started (batch size {})", target.job_label,
                    options.dry_run ? "dry" : "live", run_settings.batch_size);
@@ -155,7 +156,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
       engine::RunOutcome outcome;
       engine::CheckReport checks;
       try {
-        outcome = co_await engine::run_with_checks(**client, runner, check_target, checks);
+        outcome = co_await engine::run_with_checks(runner.store(), runner, check_target, checks);
       } catch (const std::exception& exception) {
         outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
       }

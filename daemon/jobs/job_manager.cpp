@@ -27,9 +27,16 @@ bool same_target(const Job& job,
 struct JobManager::Runtime {
   explicit Runtime(net::any_io_executor executor)
       : resume(std::move(executor), net::steady_timer::time_point::max()) {}
+  /// Ends the waits of the run (pacing, retries), so a pause, stop, knob or shutdown is seen now.
+  void wake() {
+    if (runner != nullptr) runner->wake();
+    if (estimate_scope) estimate_scope->wake();
+  }
   bool active = false;  ///< a run coroutine exists and holds the job's slots
   bool stop_requested = false;
   engine::ContainerRunner* runner = nullptr;
+  /// The retries of the count before the run (the runner has its own).
+  std::optional<cosmos::RetryScope> estimate_scope;
   net::steady_timer resume;
   std::optional<engine::Counts> observed;  ///< the last run's, including an unwritten batch
   std::chrono::steady_clock::time_point run_started{};
@@ -272,7 +279,8 @@ void JobManager::schedule() {
   }
 }
 
-net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Job& job) {
+net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Job& job,
+                                                                        Runtime& rt) {
   std::string parameters = "[]";
   if (job.manifest.product_id) {
     parameters = R"([{"name":"@productId","value":)";
@@ -282,7 +290,14 @@ net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Jo
   }
   const cosmos::ContainerRef container{job.database, job.container};
   const std::string where = job.manifest.product_id ? "c.productId = @productId" : "";
-  auto total = co_await engine::count_documents(store_, container, where, parameters);
+  // Throttled like any request of the job, and ended like them by a pause, stop or shutdown.
+  rt.estimate_scope.emplace(
+      [this, &job, &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; });
+  auto scoped = store_.with_retry_scope(*rt.estimate_scope);
+  auto total =
+      co_await engine::count_documents(scoped ? *scoped : store_, container, where, parameters);
+  scoped.reset();
+  rt.estimate_scope.reset();
   if (!total) {
     spdlog::warn("job {}: no estimate of the total: {}", job.id, cosmos::describe(total.error()));
     co_return std::nullopt;
@@ -324,7 +339,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   rt.run_started = clock_.monotonic_now();
   rt.scanned_at_start = job.progress.counts.scanned;
   rt.observed.reset();
-  if (!job.estimated_total) job.estimated_total = co_await estimate_total(job);
+  if (!job.estimated_total) job.estimated_total = co_await estimate_total(job, rt);
 
   auto release = [&] {
     rt.active = false;
@@ -389,23 +404,27 @@ net::awaitable<void> JobManager::run_job(std::string id) {
             metrics_.set_progress(job_labels, progress.finished ? 1.0 : ratio,
                                   progress.finished ? 0.0 : now.eta_seconds.value_or(-1.0));
             (void)rt;
-          }};
+          },
+      .interrupted = [this, &job,
+                      &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; }};
 
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
                                  job.progress);
   rt.runner = &runner;
   const engine::RunOutcome outcome =
-      co_await engine::run_with_checks(store_, runner, check_target, job.checks);
+      co_await engine::run_with_checks(runner.store(), runner, check_target, job.checks);
   rt.observed = runner.observed();
   job.progress = runner.progress();
   metrics_.set_inflight_writes(labels(job), 0);
   release();
 
   if (outcome.status == engine::RunStatus::kStopped && !rt.stop_requested) {
-    // The daemon is shutting down: the job stays unfinished and resumes from this checkpoint.
+    // The daemon is shutting down, or a pause ended a wait for Cosmos: the job stays unfinished
+    // and resumes from this checkpoint.
     set_state(job, job.pause_requested ? JobState::kPaused : JobState::kQueued);
     persist(job);
-    spdlog::info("job {} checkpointed at batch {} for shutdown", job.id, job.progress.batches);
+    spdlog::info("job {} checkpointed at batch {} for {}", job.id, job.progress.batches,
+                 shutting_down_ ? "shutdown" : "a pause");
   } else if (outcome.status == engine::RunStatus::kSucceeded) {
     finish(job, JobState::kSucceeded, {});
   } else if (outcome.status == engine::RunStatus::kStopped) {
@@ -428,7 +447,7 @@ common::Result<void> JobManager::pause(std::string_view id, std::string_view by)
   // A job that has not begun a batch is paused at once; a running one at its next boundary.
   if (job->state == JobState::kQueued) set_state(*job, JobState::kPaused);
   persist(*job);
-  if (rt.runner != nullptr) rt.runner->wake();
+  rt.wake();
   spdlog::info("job {}: pause requested by {}", job->id, by);
   return {};
 }
@@ -470,7 +489,7 @@ common::Result<void> JobManager::stop(std::string_view id, std::string_view by) 
   }
   rt.stop_requested = true;
   rt.resume.cancel();
-  if (rt.runner != nullptr) rt.runner->wake();
+  rt.wake();
   spdlog::info("job {}: stop requested by {}", job->id, by);
   return {};
 }
@@ -507,7 +526,7 @@ common::Result<void> JobManager::patch(std::string_view id,
   if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
   persist(*job);
   Runtime& rt = runtime(job->id);
-  if (rt.runner != nullptr) rt.runner->wake();  // a pacing wait recomputes with the new limits
+  rt.wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
       "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
       "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
@@ -589,7 +608,7 @@ void JobManager::observe_request(const cosmos::RequestEvent& event) {
 void JobManager::begin_shutdown() {
   shutting_down_ = true;
   for (auto& [id, rt] : runtimes_) {
-    if (rt->runner != nullptr) rt->runner->wake();
+    rt->wake();
     rt->resume.cancel();
   }
 }

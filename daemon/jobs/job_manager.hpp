@@ -110,7 +110,7 @@ class JobManager {
   net::awaitable<void> run_job(std::string id);
   /// Before each batch: waits while paused; false when the job must stop.
   net::awaitable<bool> gate(Job& job, Runtime& rt);
-  net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job);
+  net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job, Runtime& rt);
   void schedule();
   void persist(const Job& job);
   void set_state(Job& job, JobState state);
