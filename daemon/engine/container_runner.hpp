@@ -98,6 +98,8 @@ class ContainerRunner {
   /// Ends the waits in progress: a pacing wait recomputes with the knobs as they are now (a
   /// PATCH applies within the batch), and ends, like every retry wait, once interrupted.
   void wake();
+  /// Whether the run's waits must end now (pause, stop, shutdown): see RunHooks::interrupted.
+  bool interrupted() const { return hooks_.interrupted && hooks_.interrupted(); }
   /// Pacing waits that a wake() cut short (tests: the knob took effect during the wait).
   std::uint64_t pacing_waits_cut() const { return pacing_waits_cut_; }
 
@@ -110,7 +112,6 @@ class ContainerRunner {
                                             migrations::TransformResult result) const;
   void log_batch(const BatchReport& report) const;
   net::awaitable<void> pace(const BatchReport& last_batch);
-  bool interrupted() const { return hooks_.interrupted && hooks_.interrupted(); }
 
   cosmos::RetryScope retry_scope_;
   std::unique_ptr<cosmos::DocumentStore> scoped_store_;  ///< null: the store never waits
