@@ -131,21 +131,30 @@ common::Result<std::unique_ptr<Client>> Client::create(net::any_io_executor exec
   if (!key) return common::Unexpected{key.error()};
   auto tls = make_tls_context(options.tls);
   if (!tls) return common::Unexpected{tls.error()};
-  auto pool = std::make_unique<ConnectionPool>(executor, std::move(tls.value()),
+  auto pool = std::make_shared<ConnectionPool>(executor, std::move(tls.value()),
                                                std::move(endpoint.value()), options.pool);
-  return std::unique_ptr<Client>(
-      new Client(std::move(executor), std::move(options), std::move(key.value()), std::move(pool)));
+  return std::unique_ptr<Client>(new Client(std::move(executor), std::move(options),
+                                            std::move(key.value()), std::move(pool),
+                                            std::make_shared<RequestObserver>(), nullptr));
 }
 
 Client::Client(net::any_io_executor executor,
                ClientOptions options,
                MasterKey key,
-               std::unique_ptr<ConnectionPool> pool)
+               std::shared_ptr<ConnectionPool> pool,
+               std::shared_ptr<RequestObserver> observer,
+               RetryScope* scope)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       key_(std::move(key)),
       pool_(std::move(pool)),
+      observer_(std::move(observer)),
+      scope_(scope),
       jitter_(std::random_device{}()) {}
+
+std::unique_ptr<DocumentStore> Client::with_retry_scope(RetryScope& scope) {
+  return std::unique_ptr<Client>(new Client(executor_, options_, key_, pool_, observer_, &scope));
+}
 
 HttpRequest Client::build_request(Call& call) const {
   HttpRequest request(call.verb, request_target(call.path_link), 11);
@@ -193,38 +202,53 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
         reply.etag = header_string(response, "etag");
         reply.continuation = header_string(response, "x-ms-continuation");
         reply.body = std::move(response.body());
-        if (observer_) {
-          observer_(RequestEvent{call.operation, status, 0, reply.request_charge,
-                                 std::chrono::steady_clock::now() - started, std::nullopt});
+        if (*observer_) {
+          (*observer_)(RequestEvent{call.operation, status, 0, reply.request_charge,
+                                    std::chrono::steady_clock::now() - started, std::nullopt});
         }
+        if (scope_ != nullptr) scope_->succeeded();
         co_return reply;
       }
       error = error_of(response);
       if (response.find("x-ms-retry-after-ms") != response.end()) {
         retry_after = std::chrono::milliseconds(
             static_cast<std::int64_t>(header_double(response, "x-ms-retry-after-ms")));
+        error.retry_after = *retry_after;
       }
     } else {
       error.message = sent.error().message;
     }
 
+    // A scoped request (a job's) retries for as long as its scope lets it: a busy day's
+    // throttling slows a job down, it never turns into failed documents. An unscoped one gives
+    // up after max_attempts (0: no limit) or max_total_wait.
     std::optional<RetryCause> cause = retry_cause(error.status);
     std::chrono::milliseconds delay{0};
-    if (cause && attempt < options_.retry.max_attempts) {
+    if (cause) {
       delay = backoff_delay(*cause, attempt, retry_after, options_.retry, unit(jitter_));
-      if (waited + delay > options_.retry.max_total_wait) cause.reset();
-    } else {
-      cause.reset();
+      const bool exhausted =
+          scope_ == nullptr &&
+          ((options_.retry.max_attempts > 0 && attempt >= options_.retry.max_attempts) ||
+           waited + delay > options_.retry.max_total_wait);
+      if (exhausted || (scope_ != nullptr && scope_->given_up())) cause.reset();
     }
-    if (observer_) {
-      observer_(RequestEvent{call.operation, error.status, error.substatus, error.request_charge,
-                             std::chrono::steady_clock::now() - started, cause});
+    if (*observer_) {
+      (*observer_)(RequestEvent{call.operation, error.status, error.substatus, error.request_charge,
+                                std::chrono::steady_clock::now() - started, cause});
     }
     if (!cause) {
       if (attempt > 1) error.message += " (after " + std::to_string(attempt) + " attempts)";
       co_return common::Unexpected{std::move(error)};
     }
     waited += delay;
+    if (scope_ != nullptr) {
+      if (!co_await scope_->wait(delay, *cause, error.status, call.operation)) {
+        error.message += " (retrying ended after " + std::to_string(attempt) +
+                         " attempts: the job is pausing or stopping)";
+        co_return common::Unexpected{std::move(error)};
+      }
+      continue;
+    }
     net::steady_timer timer(executor_, delay);
     boost::system::error_code cancelled;
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, cancelled));

@@ -15,6 +15,7 @@
 #include "daemon/cosmos/connection_pool.hpp"
 #include "daemon/cosmos/document_store.hpp"
 #include "daemon/cosmos/retry_policy.hpp"
+#include "daemon/cosmos/retry_scope.hpp"
 
 namespace backfilld::cosmos {
 
@@ -80,8 +81,12 @@ class Client final : public DocumentStore {
                                                 std::string_view id,
                                                 std::string_view partition_key_path) override;
 
-  /// Called after every attempt (success, failure or retry).
-  void set_observer(RequestObserver observer) { observer_ = std::move(observer); }
+  /// A client on the same connections whose retries belong to `scope`: no attempt or time
+  /// limit, each wait ended by the scope (a job's pause, stop, shutdown).
+  std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope) override;
+
+  /// Called after every attempt (success, failure or retry), also by its scoped clients.
+  void set_observer(RequestObserver observer) { *observer_ = std::move(observer); }
   ConnectionPool& pool() { return *pool_; }
 
  private:
@@ -91,7 +96,9 @@ class Client final : public DocumentStore {
   Client(net::any_io_executor executor,
          ClientOptions options,
          MasterKey key,
-         std::unique_ptr<ConnectionPool> pool);
+         std::shared_ptr<ConnectionPool> pool,
+         std::shared_ptr<RequestObserver> observer,
+         RetryScope* scope);
 
   /// Signs, sends and retries one REST call; a non-2xx final answer becomes an Error.
   net::awaitable<Result<Reply>> execute(Call call);
@@ -103,8 +110,9 @@ class Client final : public DocumentStore {
   net::any_io_executor executor_;
   ClientOptions options_;
   MasterKey key_;
-  std::unique_ptr<ConnectionPool> pool_;
-  RequestObserver observer_;
+  std::shared_ptr<ConnectionPool> pool_;
+  std::shared_ptr<RequestObserver> observer_;
+  RetryScope* scope_;  ///< null: retries limited by options_.retry
   std::mt19937_64 jitter_;
 };
 

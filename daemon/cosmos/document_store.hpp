@@ -1,12 +1,14 @@
 #pragma once
 /// The seam between the job engine and Cosmos: the engine scans and writes through this
 /// interface; cosmos::Client implements it, unit tests fake it.
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/error.hpp"
+#include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/cosmos/types.hpp"
 
 namespace backfilld::cosmos {
@@ -47,6 +49,13 @@ class DocumentStore {
   virtual net::awaitable<Result<BatchResponse>> execute_batch(const BatchRequest& request) {
     (void)request;
     co_return common::Unexpected{Error{400, 0, "batch requests are not supported by this store"}};
+  }
+
+  /// A view of this store whose retries of 429/449/408/503/410/transport failures belong to
+  /// `scope` (unlimited, ended by the scope); nullptr when this store never waits (a fake).
+  virtual std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope) {
+    (void)scope;
+    return nullptr;
   }
 
   /// The container's partition key ranges (a scan or count can go range by range).

@@ -1,5 +1,6 @@
 #pragma once
 /// Cosmos failures as values: what the service said, or what the transport saw.
+#include <chrono>
 #include <string>
 
 #include "daemon/common/result.hpp"
@@ -13,6 +14,7 @@ struct Error {
   std::string message = {};      ///< readable: the service's message or the transport error
   std::string activity_id = {};  ///< x-ms-activity-id, for support tickets
   double request_charge = 0;
+  std::chrono::milliseconds retry_after{0};  ///< x-ms-retry-after-ms, when the service sent it
 
   bool is_transport() const { return status == 0; }
   bool is_precondition_failed() const { return status == 412; }

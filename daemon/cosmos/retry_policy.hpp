@@ -19,10 +19,13 @@ enum class RetryCause {
 std::string_view to_string(RetryCause cause);
 
 struct RetryOptions {
-  int max_attempts = 10;                              ///< including the first
-  std::chrono::milliseconds base_delay{50};           ///< first backoff step
-  std::chrono::milliseconds max_delay{5'000};         ///< cap of one wait
-  std::chrono::milliseconds max_total_wait{120'000};  ///< give up after waiting this long in all
+  /// Including the first; 0: no limit. Only for requests without a RetryScope (a job's
+  /// requests retry for as long as the job runs).
+  int max_attempts = 0;
+  std::chrono::milliseconds base_delay{50};    ///< first backoff step
+  std::chrono::milliseconds max_delay{5'000};  ///< cap of one wait
+  /// Without a RetryScope: give up after waiting this long in all.
+  std::chrono::milliseconds max_total_wait{120'000};
 };
 
 /// The retry cause of a response (`status` 0: transport failure), or nullopt when it is final.

@@ -35,7 +35,9 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
                                  const Clock& clock,
                                  RunHooks hooks,
                                  Progress start)
-    : store_(store),
+    : retry_scope_([this] { return interrupted(); }),
+      scoped_store_(store.with_retry_scope(retry_scope_)),
+      store_(scoped_store_ ? *scoped_store_ : store),
       transform_(transform),
       target_(std::move(target)),
       settings_(settings),
@@ -45,7 +47,7 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
       write_container_(copy_ == nullptr
                            ? target_.container
                            : cosmos::ContainerRef{target_.container.database, copy_->container}),
-      writer_(store, transform, write_container_, settings, target_.job_label),
+      writer_(store_, transform, write_container_, settings, target_.job_label, retry_scope_),
       progress_(std::move(start)),
       observed_(progress_.counts),
       partition_key_pointer_(copy_ == nullptr ? target_.partition_key_path.c_str()
@@ -117,24 +119,40 @@ class ContainerRunner::Prefetch {
 
 void ContainerRunner::wake() {
   if (pacing_timer_) pacing_timer_->cancel();
+  retry_scope_.wake();
+}
+
+std::string ContainerRunner::waiting_reason() const {
+  if (!waiting_reason_.empty()) return waiting_reason_;
+  return retry_scope_.describe();
 }
 
 net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
-  const auto now = clock_.monotonic_now();
-  const auto document_wait = document_limiter_.spend(static_cast<double>(last_batch.counts.scanned),
-                                                     settings_.max_documents_per_second, now);
-  const auto request_unit_wait = request_unit_limiter_.spend(
-      last_batch.request_charge, settings_.max_request_units_per_second, now);
-  const auto wait = std::max(document_wait, request_unit_wait);
-  if (wait <= std::chrono::steady_clock::duration::zero()) co_return;
-  waiting_reason_ =
-      document_wait >= request_unit_wait
-          ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
-          : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
-  if (!pacing_timer_) pacing_timer_.emplace(co_await net::this_coro::executor);
-  pacing_timer_->expires_after(wait);
-  boost::system::error_code woken;
-  co_await pacing_timer_->async_wait(net::redirect_error(net::use_awaitable, woken));
+  const auto spent = clock_.monotonic_now();
+  document_limiter_.spend(static_cast<double>(last_batch.counts.scanned),
+                          settings_.max_documents_per_second, spent);
+  request_unit_limiter_.spend(last_batch.request_charge, settings_.max_request_units_per_second,
+                              spent);
+  // The wait is recomputed whenever it is woken: a PATCH of either rate applies to what is owed
+  // now (raised: the wait ends sooner; lowered: it lasts longer), a pause or stop ends it.
+  while (!interrupted()) {
+    const auto now = clock_.monotonic_now();
+    const auto document_wait = document_limiter_.wait(settings_.max_documents_per_second, now);
+    const auto request_unit_wait =
+        request_unit_limiter_.wait(settings_.max_request_units_per_second, now);
+    const auto wait = std::max(document_wait, request_unit_wait);
+    if (wait <= std::chrono::steady_clock::duration::zero()) break;
+    waiting_reason_ =
+        document_wait >= request_unit_wait
+            ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
+            : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
+    if (!pacing_timer_) pacing_timer_.emplace(co_await net::this_coro::executor);
+    pacing_timer_->expires_after(wait);
+    boost::system::error_code woken;
+    co_await pacing_timer_->async_wait(net::redirect_error(net::use_awaitable, woken));
+    if (woken != net::error::operation_aborted) break;  // waited in full
+    ++pacing_waits_cut_;
+  }
   waiting_reason_.clear();
 }
 
@@ -165,8 +183,26 @@ net::awaitable<RunOutcome> ContainerRunner::run_pages(Prefetch& prefetch) {
     if (!prefetch.started()) prefetch.start(executor, progress_.continuation);
     auto page = co_await prefetch.take();
     if (!page) {
-      co_return RunOutcome{RunStatus::kFailed, "query failed: " + cosmos::describe(page.error())};
+      const auto cause = cosmos::retry_cause(page.error().status);
+      if (!cause) {
+        co_return RunOutcome{RunStatus::kFailed, "query failed: " + cosmos::describe(page.error())};
+      }
+      // Throttled or unavailable (a store that does not wait itself, or a scope that gave up):
+      // wait and read the page again; never a failure.
+      // The server's hint when it gave one, else 100 ms doubling per failed read; 5 s at most.
+      const auto delay =
+          std::min(std::chrono::milliseconds(5'000),
+                   page.error().retry_after > std::chrono::milliseconds::zero()
+                       ? page.error().retry_after
+                       : std::chrono::milliseconds(100) * (1 << std::min(failed_queries_, 6)));
+      ++failed_queries_;
+      if (!co_await retry_scope_.wait(delay, *cause, page.error().status, "query")) {
+        co_return RunOutcome{RunStatus::kStopped, "interrupted while the query was retried: " +
+                                                      cosmos::describe(page.error())};
+      }
+      continue;
     }
+    failed_queries_ = 0;
     if (!page->continuation.empty()) prefetch.start(executor, page->continuation);
 
     // Classify the whole page first: a page that crosses a stop criterion is not written.
@@ -200,7 +236,13 @@ net::awaitable<RunOutcome> ContainerRunner::run_pages(Prefetch& prefetch) {
     }
 
     WriteStats stats;
-    co_await writer_.write_all(writes, stats, inflight_writes_);
+    if (!co_await writer_.write_all(writes, stats, inflight_writes_)) {
+      // Interrupted while writes waited out throttling: the batch is not counted nor
+      // checkpointed; a resumed run starts again from the last checkpoint.
+      co_return RunOutcome{RunStatus::kStopped,
+                           "interrupted while writes waited out throttling; resumes from the "
+                           "last checkpoint"};
+    }
     for (const PendingWrite& write : writes) {
       if (write.state == PendingWrite::State::kFailed) {
         report.counts.add_write_failure(write.result);

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/document_store.hpp"
+#include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/engine/clock.hpp"
 #include "daemon/engine/counts.hpp"
 #include "daemon/engine/document_writer.hpp"
@@ -51,6 +53,9 @@ struct RunHooks {
   std::function<net::awaitable<bool>()> before_batch;
   /// Called after each batch whose writes have all completed: checkpoint, metrics.
   std::function<void(const Progress&, const BatchReport&)> after_batch;
+  /// True when waits must end now (pause, stop, shutdown): pacing ends, and retries of
+  /// throttled requests give up, leaving the batch in flight unfinished and not checkpointed.
+  std::function<bool()> interrupted;
 };
 
 /// What to run: one container of a manifest.
@@ -81,12 +86,22 @@ class ContainerRunner {
   const Progress& progress() const { return progress_; }
   /// Counts including a batch that crossed a stop criterion and was not written.
   const Counts& observed() const { return observed_; }
-  /// Why the run is waiting right now ("rate limit: 100 documents/s"), or "".
-  const std::string& waiting_reason() const { return waiting_reason_; }
+  /// Why the run is waiting right now ("rate limit: 100 documents/s", "throttled by Cosmos
+  /// (429 throttled on replace) since ..."), or "".
+  std::string waiting_reason() const;
+  /// The run's retries: since when and why Cosmos holds it back.
+  const cosmos::RetryScope& retry_scope() const { return retry_scope_; }
+  /// The store as this run uses it: its retries belong to the run (checks use it too).
+  cosmos::DocumentStore& store() { return store_; }
   /// Documents in write requests in flight right now.
   std::size_t inflight_writes() const { return inflight_writes_; }
-  /// Cuts a pacing wait short, so a pause or stop is seen at once.
+  /// Ends the waits in progress: a pacing wait recomputes with the knobs as they are now (a
+  /// PATCH applies within the batch), and ends, like every retry wait, once interrupted.
   void wake();
+  /// Whether the run's waits must end now (pause, stop, shutdown): see RunHooks::interrupted.
+  bool interrupted() const { return hooks_.interrupted && hooks_.interrupted(); }
+  /// Pacing waits that a wake() cut short (tests: the knob took effect during the wait).
+  std::uint64_t pacing_waits_cut() const { return pacing_waits_cut_; }
 
  private:
   class Prefetch;
@@ -98,6 +113,8 @@ class ContainerRunner {
   void log_batch(const BatchReport& report) const;
   net::awaitable<void> pace(const BatchReport& last_batch);
 
+  cosmos::RetryScope retry_scope_;
+  std::unique_ptr<cosmos::DocumentStore> scoped_store_;  ///< null: the store never waits
   cosmos::DocumentStore& store_;
   const migrations::Transform& transform_;
   RunTarget target_;
@@ -117,6 +134,8 @@ class ContainerRunner {
   RateLimiter request_unit_limiter_;
   std::optional<net::steady_timer> pacing_timer_;
   std::string waiting_reason_;
+  std::uint64_t pacing_waits_cut_ = 0;
+  int failed_queries_ = 0;  ///< consecutive pages that met a retryable answer
   std::size_t inflight_writes_ = 0;
   std::chrono::steady_clock::time_point started_{};
   std::uint64_t scanned_at_start_ = 0;

@@ -14,12 +14,8 @@ namespace backfilld::engine {
 namespace {
 
 constexpr int kMaxResends = 100;  ///< a 424 is bounded by the conflicts of its batch anyway
-constexpr int kMaxThrottledResends = 10;
 constexpr std::chrono::milliseconds kThrottleBackoff{100};
-
-bool is_transient(int status) {
-  return status == 429 || status == 449 || status == 503 || status == 408 || status == 410;
-}
+constexpr std::chrono::milliseconds kMaxThrottleBackoff{5'000};
 
 /// Whether two documents hold the same members and values, Cosmos's system properties aside.
 bool same_content(const rapidjson::Value& a, const rapidjson::Value& b) {
@@ -44,6 +40,29 @@ bool same_content(const rapidjson::Value& a, const rapidjson::Value& b) {
 
 }  // namespace
 
+/// The wait before the next round when some writes met a retryable answer: the server's
+/// x-ms-retry-after-ms when it gave one, else 100 ms doubling with each throttled round; 5 s at
+/// most.
+struct DocumentWriter::Backoff {
+  std::chrono::milliseconds delay{0};
+  cosmos::RetryCause cause = cosmos::RetryCause::kThrottled;
+  int status = 0;
+  int rounds = 0;  ///< consecutive rounds that met a retryable answer
+
+  /// True (and the write stays pending) when `status` is retryable.
+  bool add(int answer, std::chrono::milliseconds retry_after = {}) {
+    const auto retryable = cosmos::retry_cause(answer);
+    if (!retryable) return false;
+    const auto wait = retry_after > std::chrono::milliseconds::zero()
+                          ? retry_after
+                          : kThrottleBackoff * (1 << std::min(rounds, 6));
+    delay = std::min(kMaxThrottleBackoff, std::max(delay, wait));
+    cause = *retryable;
+    status = answer;
+    return true;
+  }
+};
+
 /// One request of a round: a single PUT or a batch of up to 100 operations.
 struct DocumentWriter::Request {
   std::optional<cosmos::BatchKind> kind;  ///< empty: a single PUT
@@ -54,12 +73,14 @@ DocumentWriter::DocumentWriter(cosmos::DocumentStore& store,
                                const migrations::Transform& transform,
                                const cosmos::ContainerRef& container,
                                const RunSettings& settings,
-                               std::string_view job_label)
+                               std::string_view job_label,
+                               cosmos::RetryScope& retry_scope)
     : store_(store),
       transform_(transform),
       container_(container),
       settings_(settings),
-      job_label_(job_label) {}
+      job_label_(job_label),
+      retry_scope_(retry_scope) {}
 
 net::awaitable<void> DocumentWriter::resolve_partition_key_range() {
   if (range_resolved_) co_return;
@@ -109,46 +130,54 @@ std::vector<DocumentWriter::Request> DocumentWriter::plan(
   return requests;
 }
 
-net::awaitable<void> DocumentWriter::write_all(std::vector<PendingWrite>& writes,
+net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes,
                                                WriteStats& stats,
                                                std::size_t& inflight) {
   if (settings_.write_mode == WriteMode::kAuto || settings_.write_mode == WriteMode::kBulk) {
     co_await resolve_partition_key_range();
   }
+  int throttled_rounds = 0;
   for (;;) {
     const std::vector<Request> requests = plan(writes);
-    if (requests.empty()) co_return;
-    std::chrono::milliseconds backoff{0};
-    co_await for_each_concurrent(requests.size(), settings_.write_concurrency,
-                                 [&](std::size_t k) -> net::awaitable<void> {
-                                   const Request& request = requests[k];
-                                   inflight += request.members.size();
-                                   if (request.kind) {
-                                     co_await write_batch(request, writes, stats, backoff);
-                                   } else {
-                                     co_await write_single(writes[request.members.front()], stats);
-                                   }
-                                   inflight -= request.members.size();
-                                 });
-    if (backoff > std::chrono::milliseconds::zero()) {
-      net::steady_timer timer(co_await net::this_coro::executor, backoff);
-      boost::system::error_code ignored;
-      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ignored));
+    if (requests.empty()) co_return true;
+    Backoff backoff{.rounds = throttled_rounds};
+    co_await for_each_concurrent(
+        requests.size(), settings_.write_concurrency, [&](std::size_t k) -> net::awaitable<void> {
+          const Request& request = requests[k];
+          inflight += request.members.size();
+          if (request.kind) {
+            co_await write_batch(request, writes, stats, backoff);
+          } else {
+            co_await write_single(writes[request.members.front()], stats, backoff);
+          }
+          inflight -= request.members.size();
+        });
+    if (backoff.status == 0 && backoff.delay == std::chrono::milliseconds::zero()) {
+      throttled_rounds = 0;
+      continue;
+    }
+    ++throttled_rounds;
+    if (!co_await retry_scope_.wait(backoff.delay, backoff.cause, backoff.status, "write")) {
+      spdlog::info("{}: writes waiting out throttling interrupted; the page is not checkpointed",
+                   job_label_);
+      co_return false;
     }
   }
 }
 
-net::awaitable<void> DocumentWriter::write_single(PendingWrite& write, WriteStats& stats) {
+net::awaitable<void> DocumentWriter::write_single(PendingWrite& write,
+                                                  WriteStats& stats,
+                                                  Backoff& backoff) {
   cosmos::WriteOperation& operation = write.operation;
-  // The body is sent once: a 412 re-serializes the fresh copy, any other failure is final.
+  // A 412 re-serializes the fresh copy, a retryable answer sends the body again, any other
+  // failure is final.
   // copy-container's copies are upserts (unconditional); every other write a conditional replace.
   std::optional<cosmos::Result<cosmos::WriteAck>> sent;
   if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
-    sent.emplace(
-        co_await store_.upsert_document(container_, operation.key, std::move(operation.body)));
+    sent.emplace(co_await store_.upsert_document(container_, operation.key, operation.body));
   } else {
     sent.emplace(co_await store_.replace_document(container_, operation.id, operation.key,
-                                                  std::move(operation.body), operation.if_match));
+                                                  operation.body, operation.if_match));
   }
   auto& ack = *sent;
   if (ack) {
@@ -158,8 +187,8 @@ net::awaitable<void> DocumentWriter::write_single(PendingWrite& write, WriteStat
   }
   stats.request_charge += ack.error().request_charge;
   if (ack.error().is_precondition_failed()) {
-    co_await resolve_conflict(write, stats);
-  } else {
+    co_await resolve_conflict(write, stats, backoff);
+  } else if (!backoff.add(ack.error().status, ack.error().retry_after)) {
     fail(write, "write", ack.error());
   }
 }
@@ -167,7 +196,7 @@ net::awaitable<void> DocumentWriter::write_single(PendingWrite& write, WriteStat
 net::awaitable<void> DocumentWriter::write_batch(const Request& request,
                                                  std::vector<PendingWrite>& writes,
                                                  WriteStats& stats,
-                                                 std::chrono::milliseconds& backoff) {
+                                                 Backoff& backoff) {
   cosmos::BatchRequest batch{.container = container_,
                              .kind = *request.kind,
                              .key = writes[request.members.front()].operation.key,
@@ -178,6 +207,9 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
   auto response = co_await store_.execute_batch(batch);
   if (!response) {
     stats.request_charge += response.error().request_charge;
+    // Throttled or unavailable as a whole: the same batch goes again after the wait. Only a
+    // request the store refuses as a batch is split into single writes.
+    if (backoff.add(response.error().status, response.error().retry_after)) co_return;
     spdlog::warn("{}: batch of {} documents refused ({}); they go as single writes", job_label_,
                  request.members.size(), cosmos::describe(response.error()));
     for (std::size_t i : request.members) writes[i].alone = true;
@@ -190,11 +222,11 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
     if (result.status >= 200 && result.status < 300) {
       write.state = PendingWrite::State::kDone;
     } else if (result.status == 412) {
-      co_await resolve_conflict(write, stats);
+      co_await resolve_conflict(write, stats, backoff);
     } else if (result.status == 424 && ++write.resends <= kMaxResends) {
       // Not applied because another operation of the atomic batch failed: send it again.
-    } else if (is_transient(result.status) && ++write.resends <= kMaxThrottledResends) {
-      backoff = std::max({backoff, result.retry_after, kThrottleBackoff});
+    } else if (backoff.add(result.status, result.retry_after)) {
+      ++write.resends;  // throttled inside the batch: sent again after the wait, never failed
     } else {
       fail(write, "batched write",
            cosmos::Error{result.status,
@@ -206,7 +238,9 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
   }
 }
 
-net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write, WriteStats& stats) {
+net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write,
+                                                      WriteStats& stats,
+                                                      Backoff& backoff) {
   const std::string& id = write.operation.id;
   if (write.conflicts >= settings_.max_conflict_retries) {
     write.state = PendingWrite::State::kFailed;
@@ -224,6 +258,12 @@ net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write, Write
       write.result.outcome = migrations::Outcome::kUnchanged;
       for (auto& field : write.result.fields) field = migrations::FieldOutcome::kSkipped;
       write.state = PendingWrite::State::kDone;
+      co_return;
+    }
+    if (backoff.add(fresh.error().status, fresh.error().retry_after)) {
+      // The re-read was throttled: the write goes again (meets its 412 again) after the wait,
+      // and this round does not use up the document's conflict budget.
+      --write.conflicts;
       co_return;
     }
     fail(write, "re-read", fresh.error());

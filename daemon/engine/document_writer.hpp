@@ -3,7 +3,9 @@
 /// partition key value, or by range in bulk mode), each operation conditional on its document's
 /// etag. A 412 re-reads the document and re-applies the transform; an operation that was not
 /// applied because another failed (424) or was throttled is resent; a batch request the store
-/// refuses sends its documents back as single PUTs.
+/// refuses sends its documents back as single PUTs. Throttling and other retryable answers (429,
+/// 449, 408, 503, 410, transport) never fail a document nor split a batch: the writes wait (in
+/// the run's RetryScope) and are sent again for as long as the run goes on.
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -14,6 +16,7 @@
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/document_store.hpp"
+#include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/engine/run_settings.hpp"
 #include "migrations/transform.hpp"
 
@@ -46,25 +49,29 @@ class DocumentWriter {
                  const migrations::Transform& transform,
                  const cosmos::ContainerRef& container,
                  const RunSettings& settings,
-                 std::string_view job_label);
+                 std::string_view job_label,
+                 cosmos::RetryScope& retry_scope);
 
   /// Writes until every write is done or failed for good; at most `write_concurrency` requests
-  /// in flight. `inflight` counts the documents in requests in flight, for status.
-  net::awaitable<void> write_all(std::vector<PendingWrite>& writes,
+  /// in flight. `inflight` counts the documents in requests in flight, for status. False when
+  /// the retry scope gave up (pause, stop, shutdown) while writes still waited to be resent:
+  /// the page is not done and must not be checkpointed.
+  net::awaitable<bool> write_all(std::vector<PendingWrite>& writes,
                                  WriteStats& stats,
                                  std::size_t& inflight);
 
  private:
   struct Request;
+  struct Backoff;
   net::awaitable<void> resolve_partition_key_range();
   std::vector<Request> plan(const std::vector<PendingWrite>& writes) const;
-  net::awaitable<void> write_single(PendingWrite& write, WriteStats& stats);
+  net::awaitable<void> write_single(PendingWrite& write, WriteStats& stats, Backoff& backoff);
   net::awaitable<void> write_batch(const Request& request,
                                    std::vector<PendingWrite>& writes,
                                    WriteStats& stats,
-                                   std::chrono::milliseconds& backoff);
+                                   Backoff& backoff);
   /// After a 412: re-read, re-apply; the write is pending again, done, or failed.
-  net::awaitable<void> resolve_conflict(PendingWrite& write, WriteStats& stats);
+  net::awaitable<void> resolve_conflict(PendingWrite& write, WriteStats& stats, Backoff& backoff);
   void fail(PendingWrite& write, std::string_view what, const cosmos::Error& error) const;
 
   cosmos::DocumentStore& store_;
@@ -72,6 +79,7 @@ class DocumentWriter {
   const cosmos::ContainerRef& container_;
   const RunSettings& settings_;
   std::string job_label_;
+  cosmos::RetryScope& retry_scope_;
   bool range_resolved_ = false;
   std::optional<std::string> only_range_;  ///< the range id when the container has just one
 };

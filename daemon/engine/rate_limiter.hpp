@@ -1,6 +1,8 @@
 #pragma once
 /// A pacing limiter: spend `amount` units at `rate` per second, learn how long to wait first.
-/// Pure (time is passed in), so it is tested without sleeping.
+/// Pure (time is passed in), so it is tested without sleeping. The debt is kept in units, not in
+/// time, so a new rate applies to what is owed at once: raising the rate shortens a wait in
+/// progress, lowering it lengthens the next one.
 #include <chrono>
 
 namespace backfilld::engine {
@@ -17,8 +19,19 @@ class RateLimiter {
                         Clock::time_point now,
                         Clock::duration burst = std::chrono::seconds(1));
 
+  /// How long from `now` until the debt is paid at `rate`, the rate in effect from now on (time
+  /// since the last call paid at the rate then in effect). Call it again when the rate changes.
+  Clock::duration wait(double rate,
+                       Clock::time_point now,
+                       Clock::duration burst = std::chrono::seconds(1));
+
  private:
-  Clock::time_point next_free_{};
+  /// Pays the time since the last call at the old rate, then switches to `rate`.
+  void advance(double rate, Clock::time_point now, Clock::duration burst);
+
+  double owed_ = 0;  ///< units spent beyond the rate; negative: credit (at most rate * burst)
+  double rate_ = 0;  ///< the rate in effect since `updated_`; 0: unlimited
+  Clock::time_point updated_{};
 };
 
 }  // namespace backfilld::engine

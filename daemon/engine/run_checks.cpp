@@ -23,14 +23,21 @@ net::awaitable<RunOutcome> run_with_checks(cosmos::DocumentStore& store,
                                            ContainerRunner& runner,
                                            const CheckTarget& target,
                                            CheckReport& checks) {
+  // A check whose request was still being retried when the run was interrupted (pause, stop,
+  // shutdown) did not fail: the job stops here and runs its checks again when it resumes.
+  const auto ended = [&](std::string failure) {
+    return runner.interrupted()
+               ? RunOutcome{RunStatus::kStopped, "interrupted during the checks: " + failure}
+               : RunOutcome{RunStatus::kFailed, std::move(failure)};
+  };
   checks = co_await check_before_run(store, target);
-  if (!checks.failure.empty()) co_return RunOutcome{RunStatus::kFailed, checks.failure};
+  if (!checks.failure.empty()) co_return ended(checks.failure);
   RunOutcome outcome = co_await runner.run();
   if (outcome.status != RunStatus::kSucceeded) co_return outcome;
   CheckReport after = co_await check_after_run(store, target, runner.observed());
   checks.figures.insert(checks.figures.end(), after.figures.begin(), after.figures.end());
   checks.failure = std::move(after.failure);
-  if (!checks.failure.empty()) outcome = RunOutcome{RunStatus::kFailed, checks.failure};
+  if (!checks.failure.empty()) outcome = ended(checks.failure);
   co_return outcome;
 }
 

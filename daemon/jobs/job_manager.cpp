@@ -229,7 +229,7 @@ void JobManager::schedule() {
 void JobManager::begin_shutdown() {
   shutting_down_ = true;
   for (ManagedJob* entry : scheduler_.in_order()) {
-    if (entry->run.runner != nullptr) entry->run.runner->wake();
+    entry->run.wake();
     entry->run.resume.cancel();
   }
 }

@@ -126,7 +126,7 @@ class JobManager {
   net::awaitable<void> run_job(std::string id);
   /// Before each batch: waits while paused; false when the job must stop.
   net::awaitable<bool> gate(ManagedJob& entry);
-  net::awaitable<std::optional<std::uint64_t>> estimate_total(const Job& job);
+  net::awaitable<std::optional<std::uint64_t>> estimate_total(ManagedJob& entry);
   void persist(const Job& job) { persistence_.persist(job); }
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);

@@ -27,7 +27,7 @@ common::Result<void> JobManager::pause(std::string_view id, std::string_view by)
   // A job that has not begun a batch is paused at once; a running one at its next boundary.
   if (job->state == JobState::kQueued) set_state(*job, JobState::kPaused);
   persist(*job);
-  if (rt.runner != nullptr) rt.runner->wake();
+  rt.wake();
   spdlog::info("job {}: pause requested by {}", job->id, by);
   return {};
 }
@@ -71,7 +71,7 @@ common::Result<void> JobManager::stop(std::string_view id, std::string_view by) 
   }
   rt.stop_requested = true;
   rt.resume.cancel();
-  if (rt.runner != nullptr) rt.runner->wake();
+  rt.wake();
   spdlog::info("job {}: stop requested by {}", job->id, by);
   return {};
 }
@@ -109,7 +109,7 @@ common::Result<void> JobManager::patch(std::string_view id,
   if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
   persist(*job);
   JobRun& rt = entry->run;
-  if (rt.runner != nullptr) rt.runner->wake();  // a pacing wait recomputes with the new limits
+  rt.wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
       "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
       "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",

@@ -9,7 +9,9 @@
 
 namespace backfilld::jobs {
 
-net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Job& job) {
+net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(ManagedJob& entry) {
+  const Job& job = entry.job;
+  JobRun& rt = entry.run;
   std::string parameters = "[]";
   if (job.manifest.product_id) {
     parameters = R"([{"name":"@productId","value":)";
@@ -19,7 +21,14 @@ net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(const Jo
   }
   const cosmos::ContainerRef container{job.database, job.container};
   const std::string where = job.manifest.product_id ? "c.productId = @productId" : "";
-  auto total = co_await engine::count_documents(store_, container, where, parameters);
+  // Throttled like any request of the job, and ended like them by a pause, stop or shutdown.
+  rt.estimate_scope.emplace(
+      [this, &job, &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; });
+  auto scoped = store_.with_retry_scope(*rt.estimate_scope);
+  auto total =
+      co_await engine::count_documents(scoped ? *scoped : store_, container, where, parameters);
+  scoped.reset();
+  rt.estimate_scope.reset();
   if (!total) {
     spdlog::warn("job {}: no estimate of the total: {}", job.id, cosmos::describe(total.error()));
     co_return std::nullopt;
@@ -63,7 +72,7 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   rt.run_started = clock_.monotonic_now();
   rt.scanned_at_start = job.progress.counts.scanned;
   rt.observed.reset();
-  if (!job.estimated_total) job.estimated_total = co_await estimate_total(job);
+  if (!job.estimated_total) job.estimated_total = co_await estimate_total(entry);
 
   auto release = [&] {
     rt.active = false;
@@ -99,14 +108,16 @@ net::awaitable<void> JobManager::run_job(std::string id) {
             job.last_checkpoint_at = clock_.system_now();
             persistence_.checkpoint_later(job);
             report_batch(metrics_, job, progress, batch, live(job).eta_seconds);
-          }};
+          },
+      .interrupted = [this, &job,
+                      &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; }};
 
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
                                  job.progress);
   rt.runner = &runner;
   engine::RunOutcome outcome;
   try {
-    outcome = co_await engine::run_with_checks(store_, runner, check_target, job.checks);
+    outcome = co_await engine::run_with_checks(runner.store(), runner, check_target, job.checks);
   } catch (const std::exception& exception) {
     // A bug or an unexpected failure: the job fails with it instead of holding its slots.
     outcome = {engine::RunStatus::kFailed, std::string("internal error: ") + exception.what()};
@@ -117,10 +128,12 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   release();
 
   if (outcome.status == engine::RunStatus::kStopped && !rt.stop_requested) {
-    // The daemon is shutting down: the job stays unfinished and resumes from this checkpoint.
+    // The daemon is shutting down, or a pause ended a wait for Cosmos: the job stays unfinished
+    // and resumes from this checkpoint.
     set_state(job, job.pause_requested ? JobState::kPaused : JobState::kQueued);
     persist(job);
-    spdlog::info("job {} checkpointed at batch {} for shutdown", job.id, job.progress.batches);
+    spdlog::info("job {} checkpointed at batch {} for {}", job.id, job.progress.batches,
+                 shutting_down_ ? "shutdown" : "a pause");
   } else if (outcome.status == engine::RunStatus::kSucceeded) {
     finish(job, JobState::kSucceeded, {});
   } else if (outcome.status == engine::RunStatus::kStopped) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/engine/container_runner.hpp"
 #include "daemon/jobs/job.hpp"
 
@@ -15,9 +16,16 @@ namespace backfilld::jobs {
 struct JobRun {
   explicit JobRun(net::any_io_executor executor)
       : resume(std::move(executor), net::steady_timer::time_point::max()) {}
+  /// Ends the waits of the run (pacing, retries), so a pause, stop, knob or shutdown is seen now.
+  void wake() {
+    if (runner != nullptr) runner->wake();
+    if (estimate_scope) estimate_scope->wake();
+  }
   bool active = false;  ///< a run coroutine exists and holds the job's slots
   bool stop_requested = false;
   engine::ContainerRunner* runner = nullptr;
+  /// The retries of the count before the run (the runner has its own).
+  std::optional<cosmos::RetryScope> estimate_scope;
   net::steady_timer resume;
   std::optional<engine::Counts> observed;  ///< the last run's, including an unwritten batch
   std::chrono::steady_clock::time_point run_started{};

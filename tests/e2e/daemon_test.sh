@@ -21,9 +21,14 @@
 #             ..data/ works; one job's state file truncated and another's nested too deep while
 #             the daemon is down: the restart runs every other job to the end and lists the two
 #             as failed, their files moved to state/corrupt/
+#   throttle  two live jobs at once behind tests/faults/fault_proxy.mjs modelling a 400 RU/s
+#             container (deterministic token bucket; its retry hints too short, as a busy shared
+#             container's are, so requests meet many 429s in a row): both jobs slow down, say
+#             so in their status, count retries by cause in /metrics, and succeed with no
+#             document counted as an error beyond the seed's planted ones; every value encrypted
 set -euo pipefail
 
-(($# == 4)) || { echo "usage: $(basename "$0") api|restart|leaks|hostile BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
+(($# == 4)) || { echo "usage: $(basename "$0") api|restart|leaks|hostile|throttle BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2; exit 2; }
 scenario="$1"
 backfilld="$(realpath "$2")"
 src="$(realpath "$3")"
@@ -34,9 +39,11 @@ here="$src/tests/e2e"
 work="$(mktemp -d "${TMPDIR:-/tmp}/backfilld-daemon-$scenario.XXXXXX")"
 db="daemon-$scenario-$(openssl rand -hex 4)"
 daemon_pid=""
+proxy_pid=""
 finish() {
   local rc=$?
   if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then kill -KILL "$daemon_pid" || true; fi
+  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then kill -TERM "$proxy_pid" || true; fi
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then rm -rf "$work"; else echo "daemon $scenario: kept $work (database $db)" >&2; fi
   exit "$rc"
 }
@@ -47,6 +54,11 @@ fail() { log "FAIL: $*"; [[ -f "$work/daemon.log" ]] && tail -n 30 "$work/daemon
 endpoint="$(<"$state/endpoint")"
 ca="$state/cert.pem"
 per_container=400
+seed_containers="notes,palace_memories,note_artifacts,note_prompts,note_agent_actions"
+if [[ "$scenario" == throttle ]]; then
+  per_container=150 # 2 x 150 documents x 10 RU at 400 RU/s: about 8 s of sustained throttling
+  seed_containers="notes,palace_memories"
+fi
 source "$src/tests/e2e/backfilld_env.sh"
 backfilld_env "$endpoint" "$ca" "$db" "$work/keyring.json"
 export BACKFILLD_API_TOKEN="$(openssl rand -hex 16)"
@@ -57,7 +69,8 @@ k1="$(head -c 32 /dev/zero | tr '\0' '\7' | base64 -w0)"
   "$(openssl rand -base64 32)" >"$FIELD_ENCRYPT_KEYRING_FILE")
 "$src/deploy/local/cosmos.sh" notelett "$state" "$db" >/dev/null
 node "$src/deploy/local/seed.mjs" --endpoint "$endpoint" --ca "$ca" --db "$db" \
-  --per-container "$per_container" --expect-out "$work/expect.json" >/dev/null 2>&1 || fail "seed"
+  --per-container "$per_container" --containers "$seed_containers" \
+  --expect-out "$work/expect.json" >/dev/null 2>&1 || fail "seed"
 node "$here/make_manifest.mjs" --base "$src/migrations/notelett/encrypt-fields.json" \
   --expect "$work/expect.json" --out "$work/manifest.json" --stop raised >/dev/null
 
@@ -383,6 +396,66 @@ scenario_hostile() {
   log "restart with 2 damaged state files: both failed and moved to corrupt/, every live job succeeded"
   kill -TERM "$daemon_pid"; wait "$daemon_pid" || fail "daemon exit code $?"
   daemon_pid=""
+}
+
+scenario_throttle() {
+  # Only the seeded containers: the daemon runs both jobs at once (--max-running-jobs 2).
+  jq --arg names "$seed_containers" '.containers |= map(select(.name as $n | $names | split(",") | index($n)))' \
+    "$work/manifest.json" >"$work/manifest.tmp" && mv "$work/manifest.tmp" "$work/manifest.json"
+  node "$src/tests/faults/fault_proxy.mjs" --target "$endpoint" --cert "$state/cert.pem" \
+    --key "$state/key.pem" --ca "$ca" --port-file "$work/proxy.port" --counts-file "$work/proxy.json" \
+    --ru-per-second 400 --ru-retry-after-ms 20 >"$work/proxy.out" 2>"$work/proxy.log" &
+  proxy_pid=$!
+  local deadline=$((SECONDS + 20))
+  until [[ -s "$work/proxy.port" ]]; do
+    kill -0 "$proxy_pid" 2>/dev/null || fail "fault proxy exited: $(cat "$work/proxy.log")"
+    ((SECONDS < deadline)) || fail "fault proxy did not start"
+    sleep 0.05
+  done
+  export COSMOS_ENDPOINT="https://127.0.0.1:$(<"$work/proxy.port")"
+  daemon
+
+  mapfile -t dry < <(submit true)
+  ((${#dry[@]} == 2)) || fail "dry run: ${#dry[@]} jobs, want 2"
+  wait_all 60
+  for id in "${dry[@]}"; do
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "dry run $id: $(job_field "$id" '.state + " " + (.reason // "")')"
+  done
+  mapfile -t live < <(submit false '{"knobs": {"batchSize": 100}}')
+  ((${#live[@]} == 2)) || fail "live: ${#live[@]} jobs, want 2"
+  # Both run at once, and while they run their status says Cosmos throttles them.
+  local saw_both=0 saw_waiting="" deadline=$((SECONDS + 80)) states
+  until all_terminal; do
+    ((SECONDS < deadline)) || fail "live jobs not done in 80 s: $(curl -sS -H "Authorization: Bearer $BACKFILLD_API_TOKEN" "$base/v1/jobs" | jq -c '[.jobs[] | {state, waiting, counts}]')"
+    states="$(curl -sS -H "Authorization: Bearer $BACKFILLD_API_TOKEN" "$base/v1/jobs" | jq -c '[.jobs[] | select(.dryRun | not)]')"
+    [[ "$(jq '[.[] | select(.state == "running")] | length' <<<"$states")" == 2 ]] && saw_both=1
+    [[ -n "$saw_waiting" ]] || saw_waiting="$(jq -r '[.[].waiting // "" | select(startswith("throttled by Cosmos"))][0] // ""' <<<"$states")"
+    sleep 0.1
+  done
+  ((saw_both)) || fail "the two live jobs never ran at the same time"
+  [[ -n "$saw_waiting" ]] || fail "no live job's status said it was throttled"
+  log "status while throttled: $saw_waiting"
+  local id container want got
+  for id in "${live[@]}"; do
+    container="$(job_field "$id" .container)"
+    [[ "$(job_field "$id" .state)" == succeeded ]] || fail "live $container: $(job_field "$id" '.state + " " + (.reason // "")')"
+    # maxErrors is the seed's planted malformed envelopes: a single throttled document counted
+    # as an error would show here (and fail the job on the container with the most of them).
+    want="$(jq ".\"$container\".errors" "$work/expect.json")"
+    got="$(job_field "$id" .counts.errors)"
+    [[ "$got" == "$want" ]] || fail "live $container: $got errors, the seed planted $want"
+    want="$(jq ".\"$container\".encrypted" "$work/expect.json")"
+    got="$(job_field "$id" .counts.encrypted)"
+    [[ "$got" == "$want" ]] || fail "live $container: encrypted $got, seed says $want"
+  done
+  verify --expect encrypted --containers "$seed_containers"
+  curl -sS "$base/metrics" >"$work/metrics.txt"
+  grep -qE '^backfilld_cosmos_retries_total\{.*cause="throttled".*\} [1-9]' "$work/metrics.txt" ||
+    fail "no throttled retries in /metrics"
+  local throttled
+  throttled="$(jq '.ruThrottledWrites' "$work/proxy.json")"
+  ((throttled > 20)) || fail "the proxy throttled only $throttled writes: $(cat "$work/proxy.json")"
+  log "two jobs under a 400 RU/s budget: $throttled writes throttled ($(jq .ruThrottled "$work/proxy.json") requests in all), both succeeded, every value encrypted"
 }
 
 "scenario_$scenario"

@@ -17,6 +17,15 @@
 //        [--rates 429=0.1,503=0.02,dropBefore=0.005,dropAfter=0.005,...]
 //        [--only-after N]  (no fault on the first N requests: lets set-up calls through)
 //        [--latency-ms N]  (every forwarded answer N ms later: widens read-to-write windows)
+//        [--ru-per-second N]  (a provisioned-throughput model, deterministic, no RNG: a token
+//                    bucket of N request units per second holding at most one second's worth;
+//                    a write costs 10 RU per document (a batch: per operation), a query page 1 RU
+//                    per 10 documents asked for (x-ms-max-item-count), anything else 1 RU. A
+//                    request is admitted while the bucket is above zero (its cost may overdraw
+//                    it, as Cosmos charges after the fact); otherwise it gets 429, substatus
+//                    3200 and x-ms-retry-after-ms = the time until the bucket is above zero)
+//        [--ru-retry-after-ms N]  (with --ru-per-second: send this hint instead, e.g. one too
+//                    short, as a busy shared container's hints are: clients retry many times)
 //
 // Counts of each fault injected (and requests seen) go to --counts-file on every change and
 // to stdout on SIGTERM/SIGINT, as JSON: {"requests": n, "forwarded": n, "faults": {...},
@@ -29,6 +38,7 @@ import { parseArgs } from "node:util";
 const kFaults = ["429", "449", "503", "408", "dropBefore", "dropAfter", "slow", "truncate"];
 const kUsage = `usage: node fault_proxy.mjs --target URL --cert F --key F --ca F [--port 0]
        [--port-file F] [--counts-file F] [--seed S] [--slow-ms 3000] [--only-after N] [--latency-ms 0]
+       [--ru-per-second N]
        [--rates ${kFaults.map((f) => `${f}=P`).join(",")}]`;
 
 function usageError(message) {
@@ -83,6 +93,8 @@ try {
       "slow-ms": { type: "string", default: "3000" },
       "only-after": { type: "string", default: "0" },
       "latency-ms": { type: "string", default: "0" },
+      "ru-per-second": { type: "string", default: "0" },
+      "ru-retry-after-ms": { type: "string", default: "" },
       rates: { type: "string", default: process.env.FAULT_RATES || "" },
       help: { type: "boolean", short: "h" },
     },
@@ -102,6 +114,9 @@ const rng = new Rng(args.seed);
 const slowMs = Number(args["slow-ms"]);
 const onlyAfter = Number(args["only-after"]);
 const latencyMs = Number(args["latency-ms"]);
+const ruPerSecond = Number(args["ru-per-second"]);
+const ruRetryAfterMs = args["ru-retry-after-ms"] === "" ? null : Number(args["ru-retry-after-ms"]);
+if (!(ruPerSecond >= 0)) usageError(`--ru-per-second must be 0 (off) or more, got "${args["ru-per-second"]}"`);
 const target = new URL(args.target);
 const upstream = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readFileSync(args.ca) });
 
@@ -110,6 +125,8 @@ const counts = {
   faults: Object.fromEntries(kFaults.map((f) => [f, 0])),
   // The same, only on writes (a replace PUT, or a batch POST): those whose answer a fault may lose.
   onWrite: Object.fromEntries(kFaults.map((f) => [f, 0])),
+  // --ru-per-second: requests answered 429 because the bucket was empty, and RU admitted.
+  ruThrottled: 0, ruThrottledWrites: 0, ruCharged: 0,
 };
 function saveCounts() {
   if (!args["counts-file"]) return;
@@ -126,6 +143,37 @@ function draw() {
     if (r < acc) return f;
   }
   return null;
+}
+
+/** The RU model of --ru-per-second: a token bucket refilled continuously, at most one second full. */
+const bucket = { tokens: ruPerSecond, at: performance.now() };
+function ruCost(req, body, batch) {
+  if (batch) {
+    try {
+      const operations = JSON.parse(body.toString("utf8"));
+      return 10 * (Array.isArray(operations) ? operations.length : 1);
+    } catch {
+      return 10;
+    }
+  }
+  if (req.method === "PUT") return 10;
+  if (String(req.headers["x-ms-documentdb-isquery"]).toLowerCase() === "true") {
+    return Math.max(1, Math.ceil(Number(req.headers["x-ms-max-item-count"] || 100) / 10));
+  }
+  if (req.method === "POST" && /\/docs$/.test(req.url)) return 10;  // create, upsert
+  return 1;
+}
+/** 0 when the request may go (its cost is charged), else the ms until the bucket refills. */
+function admit(cost) {
+  const now = performance.now();
+  bucket.tokens = Math.min(ruPerSecond, bucket.tokens + ((now - bucket.at) / 1000) * ruPerSecond);
+  bucket.at = now;
+  if (bucket.tokens > 0) {
+    bucket.tokens -= cost;
+    counts.ruCharged += cost;
+    return 0;
+  }
+  return Math.max(1, Math.ceil((-bucket.tokens / ruPerSecond) * 1000) + 1);
 }
 
 /** Forwards the request (body already read) and resolves {status, headers, body}. */
@@ -166,10 +214,21 @@ async function handle(req, res) {
   for await (const c of req) chunks.push(c);
   const body = Buffer.concat(chunks);
   counts.requests += 1;
+  const batch = String(req.headers["x-ms-cosmos-is-batch-request"]).toLowerCase() === "true";
+  if (ruPerSecond > 0 && counts.requests > onlyAfter) {
+    const waitMs = admit(ruCost(req, body, batch));
+    if (waitMs > 0) {
+      counts.ruThrottled += 1;
+      if (req.method === "PUT" || batch) counts.ruThrottledWrites += 1;
+      saveCounts();
+      return errorResponse(res, 429, "TooManyRequests", {
+        "x-ms-retry-after-ms": String(ruRetryAfterMs ?? waitMs), "x-ms-substatus": "3200",
+      });
+    }
+  }
   const fault = counts.requests > onlyAfter ? draw() : null;
   if (fault) {
     counts.faults[fault] += 1;
-    const batch = String(req.headers["x-ms-cosmos-is-batch-request"]).toLowerCase() === "true";
     if (req.method === "PUT" || batch) counts.onWrite[fault] += 1;
     saveCounts();
   }
@@ -227,7 +286,7 @@ server.listen(Number(args.port), "127.0.0.1", () => {
     fs.renameSync(`${args["port-file"]}.tmp`, args["port-file"]);
   }
   saveCounts();
-  process.stderr.write(`fault_proxy.mjs: https://127.0.0.1:${port} -> ${target.origin}, rates ${JSON.stringify(rates)}\n`);
+  process.stderr.write(`fault_proxy.mjs: https://127.0.0.1:${port} -> ${target.origin}, rates ${JSON.stringify(rates)}${ruPerSecond > 0 ? `, ${ruPerSecond} RU/s` : ""}\n`);
 });
 
 function stop() {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
       const cosmos::QueryRequest& request) override {
     ++queries;
     last_query = request;
+    if (auto error = throttled_answer("query")) co_return common::Unexpected{std::move(*error)};
     if (request.query.find("COUNT(1)") != std::string::npos) {
       cosmos::QueryPage count;
       count.body.Parse(("{\"Documents\":[" + std::to_string(order_.size()) + "]}").c_str());
@@ -68,6 +70,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   net::awaitable<cosmos::Result<cosmos::DocumentRead>> read_document(
       const cosmos::ContainerRef&, std::string_view id, const cosmos::PartitionKey&) override {
     ++reads;
+    if (auto error = throttled_answer("read")) co_return common::Unexpected{std::move(*error)};
     const auto it = documents_.find(std::string(id));
     if (it == documents_.end()) co_return common::Unexpected{cosmos::Error{404, 0, "NotFound"}};
     co_return cosmos::DocumentRead{get(std::string(id)), it->second.etag, 1};
@@ -80,6 +83,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
       std::string body,
       std::string_view if_match) override {
     ++single_writes;
+    if (auto error = throttled_answer("replace")) co_return common::Unexpected{std::move(*error)};
     const cosmos::WriteOperation operation{cosmos::WriteOperation::Kind::kReplace, std::string(id),
                                            key, std::move(body), std::string(if_match)};
     const int status = check(operation);
@@ -100,15 +104,19 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     ++batches;
     batch_sizes.push_back(request.operations.size());
     last_batch_kind = request.kind;
+    if (auto error = throttled_answer("batch")) co_return common::Unexpected{std::move(*error)};
     if (refuse_batches) co_return common::Unexpected{cosmos::Error{400, 0, "BadRequest"}};
     const bool atomic = request.kind == cosmos::BatchKind::kAtomic;
     cosmos::BatchResponse response;
     bool failed = false;
     for (const cosmos::WriteOperation* operation : request.operations) {
       if (atomic) CHECK(operation->key == request.key);
-      const int status = failed ? 424 : check(*operation);
+      const int throttle = throttle_in_batch ? throttle_in_batch(operation->id) : 0;
+      if (throttle != 0 && !failed) ++throttled;
+      const int status = failed ? 424 : throttle != 0 ? throttle : check(*operation);
       failed = failed || (atomic && status != 200);
-      response.results.push_back({status, 0, {}, 1, {}});
+      response.results.push_back(
+          {status, 0, {}, 1, std::chrono::milliseconds(throttle != 0 ? 1 : 0)});
       if (!atomic && status == 200) {
         response.results.back().etag = apply(*operation, request.container);
       }
@@ -129,6 +137,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
       const cosmos::PartitionKey& key,
       std::string body) override {
     ++single_writes;
+    if (auto error = throttled_answer("upsert")) co_return common::Unexpected{std::move(*error)};
     auto parsed = common::parse_json(body);
     const cosmos::WriteOperation operation{
         cosmos::WriteOperation::Kind::kUpsert,
@@ -156,6 +165,12 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   }
 
   std::function<void(const cosmos::QueryRequest&)> on_query;
+  /// A status (429, 503, ...) to answer a whole request of `operation` ("query", "read",
+  /// "replace", "upsert", "batch") with, with x-ms-retry-after-ms 1; 0: serve it.
+  std::function<int(std::string_view operation)> throttle_request;
+  /// A status to answer one operation inside a batch with (retry after 1 ms); 0: apply it.
+  std::function<int(const std::string& id)> throttle_in_batch;
+  int throttled = 0;  ///< answers given by the two hooks above
   bool refuse_batches = false;
   int partition_key_ranges = 1;
   int batches = 0;
@@ -182,6 +197,16 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::map<std::string, cosmos::PartitionKey> last_key;
 
  private:
+  /// The error `throttle_request` wants for `operation`, if any.
+  std::optional<cosmos::Error> throttled_answer(std::string_view operation) {
+    const int status = throttle_request ? throttle_request(operation) : 0;
+    if (status == 0) return std::nullopt;
+    ++throttled;
+    cosmos::Error error{status, 3200, "fake throttling"};
+    error.retry_after = std::chrono::milliseconds(1);
+    return error;
+  }
+
   /// The status a write would get now (the application's hook runs first).
   int check(const cosmos::WriteOperation& operation) {
     if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#include <functional>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "daemon/common/json.hpp"
@@ -472,6 +474,97 @@ TEST_CASE("the client verifies the server certificate unless told not to") {
     REQUIRE_FALSE(read.ok());
     CHECK(read.error().message.find("certificate verify failed") != std::string::npos);
   }
+}
+
+TEST_CASE("a request throttled more than ten times in a row is retried until it succeeds") {
+  // A 400 RU/s container on a busy day: an attempt count must not turn throttling into a failure.
+  net::io_context io;
+  int answered = 0;
+  ScriptedHttpsServer server(io, [&](auto&&...) {
+    if (++answered <= 15) {
+      return cosmos_error(429, "TooManyRequests", "rate too large")
+          .with_header("x-ms-retry-after-ms", "1");
+    }
+    return document_ok();
+  });
+  std::vector<Attempt> attempts;
+  auto client = make_client(io, options_for(server), attempts);
+
+  const auto read = server.run(client->read_document(kNotes, "n1", kKey));
+
+  REQUIRE_MESSAGE(read.ok(), describe(read.error()));
+  CHECK(server.requests().size() == 16);
+  REQUIRE(attempts.size() == 16);
+  for (std::size_t i = 0; i < 15; ++i) CHECK(attempts[i].retry == RetryCause::kThrottled);
+}
+
+TEST_CASE("a scoped request retries without limit and says since when it waits") {
+  net::io_context io;
+  int answered = 0;
+  RetryScope scope;
+  std::optional<RetryScope::Waiting> seen;
+  ScriptedHttpsServer server(io, [&](auto&&...) {
+    if (++answered <= 30) {
+      if (answered == 30) seen = scope.waiting();
+      return cosmos_error(answered % 2 == 0 ? 429 : 503, "Busy", "busy")
+          .with_header("x-ms-retry-after-ms", "1");
+    }
+    return document_ok();
+  });
+  std::vector<Attempt> attempts;
+  auto options = options_for(server);
+  options.retry.max_total_wait = 1ms;  // the limits of unscoped requests do not apply
+  options.retry.max_attempts = 2;
+  auto client = make_client(io, options, attempts);
+  auto scoped = client->with_retry_scope(scope);
+  REQUIRE(scoped);
+
+  const auto read = server.run(scoped->read_document(kNotes, "n1", kKey));
+
+  REQUIRE_MESSAGE(read.ok(), describe(read.error()));
+  CHECK(server.requests().size() == 31);
+  CHECK(attempts.size() == 31);  // the parent's observer sees the scoped client's attempts
+  REQUIRE(seen.has_value());
+  CHECK(seen->retries == 29);
+  CHECK(seen->operation == "read");
+  CHECK_FALSE(scope.waiting().has_value());  // a success ends the wait
+}
+
+TEST_CASE("a scope that gives up ends a retry wait in progress at once") {
+  net::io_context io;
+  ScriptedHttpsServer server(io, [](auto&&...) {
+    return cosmos_error(429, "TooManyRequests", "rate too large")
+        .with_header("x-ms-retry-after-ms", "600000");
+  });
+  std::vector<Attempt> attempts;
+  auto options = options_for(server);
+  options.retry.max_delay = 600s;  // the server's ten minutes are waited in full unless woken
+  auto client = make_client(io, options, attempts);
+  bool stopping = false;
+  RetryScope scope([&] { return stopping; });
+  auto scoped = client->with_retry_scope(scope);
+
+  // The job is paused once the first wait has begun (the watch ends if none ever does).
+  net::steady_timer poll(io);
+  int polls = 0;
+  std::function<void()> watch = [&] {
+    poll.expires_after(1ms);
+    poll.async_wait([&](const boost::system::error_code& error) {
+      if (error || ++polls > 20'000) return;
+      if (scope.waits_in_progress() == 0) return watch();
+      stopping = true;
+      scope.wake();
+    });
+  };
+  watch();
+  const auto started = std::chrono::steady_clock::now();
+  const auto read = server.run(scoped->read_document(kNotes, "n1", kKey));
+
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.error().status == 429);
+  CHECK(read.error().message.find("pausing or stopping") != std::string::npos);
+  CHECK(server.requests().size() == 1);
+  CHECK(std::chrono::steady_clock::now() - started < 60s);  // not the ten minutes
 }
 
 }  // namespace backfilld::cosmos

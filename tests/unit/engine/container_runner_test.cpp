@@ -197,7 +197,8 @@ TEST_CASE_FIXTURE(Fixture,
           [&](const Progress& progress, const BatchReport& report) {
             continuations.push_back(progress.continuation);
             CHECK(report.counts.scanned == 3);
-          }};
+          },
+      .interrupted = {}};
   ContainerRunner first(store, transform, target(Mode::kLive), settings, clock, hooks);
   const RunOutcome stopped = run(first);
   CHECK(stopped.status == RunStatus::kStopped);
@@ -223,7 +224,8 @@ TEST_CASE_FIXTURE(Fixture, "a rate limit paces batches, says so, and a wake cuts
   settings.max_documents_per_second = 0.5;  // 3 documents cost 6 s: far longer than the test
   bool stop = false;
   RunHooks hooks{.before_batch = [&]() -> net::awaitable<bool> { co_return !stop; },
-                 .after_batch = {}};
+                 .after_batch = {},
+                 .interrupted = [&] { return stop; }};
   ContainerRunner runner(store, transform, target(Mode::kLive), settings, clock, hooks);
   std::string seen_reason;
   net::steady_timer probe(io);

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "daemon/common/json.hpp"
 #include "tests/support/fake_document_store.hpp"
 #include "tests/support/mark_secret.hpp"
@@ -45,13 +47,17 @@ struct Fixture {
   }
 
   WriteStats write(std::vector<PendingWrite>& writes) {
-    DocumentWriter writer(store, transform, container, settings, "test/notes");
+    DocumentWriter writer(store, transform, container, settings, "test/notes", retry_scope);
     WriteStats stats;
     std::size_t inflight = 0;
-    testing::run_sync(io, writer.write_all(writes, stats, inflight));
+    completed = testing::run_sync(io, writer.write_all(writes, stats, inflight));
     CHECK(inflight == 0);
     return stats;
   }
+
+  bool interrupted = false;
+  cosmos::RetryScope retry_scope{[this] { return interrupted; }};
+  bool completed = false;
 
   bool encrypted(const std::string& id) { return store.get(id)["secret"].IsObject(); }
 };
@@ -189,6 +195,63 @@ TEST_CASE_FIXTURE(Fixture, "a failing operation fails its document, not the othe
   CHECK(writes[1].state == State::kFailed);
   CHECK(writes[2].state == State::kDone);
   CHECK(!encrypted("a-1"));
+}
+
+TEST_CASE("sustained throttling slows writes down and fails none") {
+  // A 400 RU/s container shared with another job: whole requests and operations inside batches
+  // answer 429 far more than ten times in a row; every document is written, none is an error,
+  // and no batch is split into single writes because of it.
+  for (WriteMode mode : {WriteMode::kBatch, WriteMode::kBulk, WriteMode::kSingle}) {
+    CAPTURE(to_string(mode));
+    Fixture fixture;
+    fixture.settings.write_mode = mode;
+    fixture.seed("a", 5);
+    fixture.seed("b", 5);
+    int requests = 0;
+    fixture.store.throttle_request = [&](std::string_view) { return ++requests <= 25 ? 429 : 0; };
+    std::map<std::string, int> operations;
+    fixture.store.throttle_in_batch = [&](const std::string& id) {
+      return ++operations[id] <= 12 ? (operations[id] % 2 == 0 ? 429 : 503) : 0;
+    };
+    auto all = ids("a", 5);
+    for (const auto& id : ids("b", 5)) all.push_back(id);
+    auto writes = fixture.rewrite(all);
+    fixture.write(writes);
+    CHECK(fixture.completed);
+    CHECK(fixture.store.throttled >= 25);
+    for (const auto& write : writes) CHECK(write.state == State::kDone);
+    for (const auto& id : all) CHECK(fixture.encrypted(id));
+    if (mode != WriteMode::kSingle) CHECK(fixture.store.single_writes == 0);
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "a throttled 412 re-read waits and keeps the conflict budget") {
+  settings.write_mode = WriteMode::kSingle;
+  seed("a", 1);
+  auto writes = rewrite(ids("a", 1));
+  store.put(note("a-0", "a", "changed by the app"));  // the write meets a 412
+  int reads = 0;
+  store.throttle_request = [&](std::string_view operation) {
+    return operation == "read" && ++reads <= 20 ? 429 : 0;
+  };
+  write(writes);
+  CHECK(completed);
+  CHECK(writes[0].state == State::kDone);
+  CHECK(encrypted("a-0"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "an interrupted wait leaves the page unwritten, nothing failed") {
+  settings.write_mode = WriteMode::kBatch;
+  seed("a", 3);
+  store.throttle_request = [&](std::string_view) {
+    interrupted = true;  // the job is paused while its batch is throttled
+    return 429;
+  };
+  auto writes = rewrite(ids("a", 3));
+  write(writes);
+  CHECK_FALSE(completed);
+  for (const auto& write : writes) CHECK(write.state == State::kPending);
+  CHECK(store.single_writes == 0);
 }
 
 TEST_CASE("write modes parse and print") {

@@ -242,6 +242,96 @@ TEST_CASE_FIXTURE(Fixture, "a running job says when Cosmos throttles it") {
   CHECK(waiting[1] == "Cosmos is throttling (429): retrying after its x-ms-retry-after-ms");
 }
 
+TEST_CASE_FIXTURE(Fixture, "raising maxDocumentsPerSecond cuts the pacing wait in progress short") {
+  auto manager = make();
+  const std::string id = submit(*manager, true, "notes")[0];
+  // 1 document per 100 s: after the first batch of 2 the job owes about 200 s.
+  REQUIRE(manager->patch(id, KnobPatch{.max_documents_per_second = 0.01}, "bob").ok());
+  REQUIRE(run_until(
+      io, [&] { return manager->live(*manager->find(id)).waiting.starts_with("rate limit"); }));
+  CHECK(manager->live(*manager->find(id)).observed.scanned == 2);
+  // Back to 1000/s: the wait in progress ends now, the 2 documents owed take 2 ms at the new
+  // rate; the old code kept waiting out the 200 s (run_until gives up after 200 ms idle).
+  REQUIRE(manager->patch(id, KnobPatch{.max_documents_per_second = 1000}, "bob").ok());
+  REQUIRE(finished(*manager, {id}));
+  CHECK(manager->find(id)->state == JobState::kSucceeded);
+  CHECK(manager->find(id)->progress.counts.scanned == 7);
+}
+
+TEST_CASE_FIXTURE(Fixture, "lowering maxDocumentsPerSecond slows the job within one batch") {
+  auto manager = make();
+  const std::string id = submit(*manager, true, "notes")[0];
+  store.on_query = [&](const cosmos::QueryRequest& request) {
+    if (request.continuation == "2") {
+      REQUIRE(manager->patch(id, KnobPatch{.max_documents_per_second = 0.01}, "bob").ok());
+    }
+  };
+  CHECK_FALSE(finished(*manager, {id}));
+  const JobLive live = manager->live(*manager->find(id));
+  CHECK(live.waiting == "rate limit: 0.01 documents/s");
+  // The page prefetched when the PATCH came may still be processed; none after it.
+  CHECK(live.observed.scanned <= 4);
+  // A stop ends the wait at once.
+  REQUIRE(manager->stop(id, "carol").ok());
+  REQUIRE(finished(*manager, {id}));
+  CHECK(manager->find(id)->state == JobState::kStopped);
+}
+
+TEST_CASE_FIXTURE(Fixture, "sustained throttling slows a live job down and never fails it") {
+  auto manager = make();  // the manifest's maxErrors is 0
+  REQUIRE(finished(*manager, submit(*manager, true, "notes")));
+  const auto ids = submit(*manager, false, "notes");
+  int requests = 0;
+  std::vector<std::string> waiting;
+  store.throttle_request = [&](std::string_view) {
+    if (requests % 10 == 5) waiting.push_back(manager->live(*manager->find(ids[0])).waiting);
+    return ++requests <= 60 ? 429 : 0;
+  };
+  store.throttle_in_batch = [&](const std::string&) { return requests <= 80 ? 429 : 0; };
+  REQUIRE(finished(*manager, ids));
+  const Job& job = *manager->find(ids[0]);
+  CHECK_MESSAGE(job.state == JobState::kSucceeded, job.reason);
+  CHECK(job.progress.counts.errors == 0);
+  CHECK(job.progress.counts.rewritten == 7);
+  CHECK(store.replaces == 7);
+  // Throttled batches are not split into single writes: the one single write is the last
+  // page's lone document, which goes single anyway.
+  CHECK(store.single_writes == 1);
+  CHECK(std::any_of(waiting.begin(), waiting.end(), [](const std::string& text) {
+    return text.starts_with("throttled by Cosmos (429");
+  }));
+}
+
+TEST_CASE_FIXTURE(Fixture, "a pause ends a throttled wait at once; resume continues, no errors") {
+  auto manager = make();
+  REQUIRE(finished(*manager, submit(*manager, true, "notes")));
+  const auto ids = submit(*manager, false, "notes");
+  const std::string id = ids[0];
+  bool throttling = true;
+  // Every request from the third batch's writes on answers 429 until the test says otherwise.
+  store.throttle_request = [&](std::string_view) {
+    return throttling && store.replaces >= 4 ? 429 : 0;
+  };
+  REQUIRE(run_until(io, [&] {
+    return manager->live(*manager->find(id)).waiting.starts_with("throttled by Cosmos");
+  }));
+  REQUIRE(manager->pause(id, "bob").ok());
+  REQUIRE(run_until(io, [&] { return manager->find(id)->state == JobState::kPaused; }));
+  const Job& paused = *manager->find(id);
+  CHECK(paused.progress.counts.errors == 0);
+  CHECK(paused.progress.counts.scanned == 4);  // the interrupted batch is not checkpointed
+  CHECK(from_state_json(states.records.at(id))->progress.continuation == "4");
+
+  throttling = false;
+  REQUIRE(manager->resume(id, "bob").ok());
+  REQUIRE(finished(*manager, ids));
+  const Job& job = *manager->find(id);
+  CHECK_MESSAGE(job.state == JobState::kSucceeded, job.reason);
+  CHECK(job.progress.counts.errors == 0);
+  CHECK(job.progress.counts.rewritten == 7);
+  CHECK(store.replaces == 7);
+}
+
 TEST_CASE_FIXTURE(Fixture, "a scrape sees the writes in flight, none once the job ended") {
   auto manager = make();
   const auto ids = submit(*manager, true, "notes");
