@@ -119,6 +119,7 @@ common::Result<jobs::KnobPatch> knob_patch(const rapidjson::Value& body) {
       return common::fail("invalid_request", "writeMode: must be auto, batch, bulk or single");
     }
   }
+  if (auto valid = engine::validate(patch); !valid) return common::Unexpected{valid.error()};
   return patch;
 }
 
@@ -179,20 +180,8 @@ Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const 
     auto patch = knob_patch(*knobs);
     if (!patch) return fail("invalid_request", "knobs." + patch.error().message);
     engine::RunSettings settings;
-    settings.batch_size = patch->batch_size.value_or(submission.manifest.batch_size);
-    if (patch->write_concurrency) settings.write_concurrency = *patch->write_concurrency;
-    settings.max_documents_per_second = patch->max_documents_per_second.value_or(0);
-    settings.max_request_units_per_second = patch->max_request_units_per_second.value_or(0);
-    if (patch->write_mode) settings.write_mode = *patch->write_mode;
-    if (settings.batch_size < 1 || settings.batch_size > 1000) {
-      return fail("invalid_request", "knobs.batchSize: must be an integer from 1 to 1000");
-    }
-    if (settings.write_concurrency < 1 || settings.write_concurrency > 256) {
-      return fail("invalid_request", "knobs.writeConcurrency: must be an integer from 1 to 256");
-    }
-    if (settings.max_documents_per_second < 0 || settings.max_request_units_per_second < 0) {
-      return fail("invalid_request", "knobs: rate limits must be 0 (no limit) or more");
-    }
+    settings.batch_size = submission.manifest.batch_size;
+    settings = engine::apply(settings, *patch);
     submission.knobs = settings;
   }
   const std::string who = submission.operator_name.empty() ? "unknown" : submission.operator_name;

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <iostream>
 #include <optional>
 
@@ -9,6 +10,7 @@
 #include "daemon/cli/serve_command.hpp"
 #include "daemon/common/env.hpp"
 #include "daemon/common/logging.hpp"
+#include "daemon/engine/run_settings.hpp"
 
 namespace po = boost::program_options;
 using namespace backfilld;
@@ -85,6 +87,26 @@ std::optional<int> parse(const char* command,
   return std::nullopt;
 }
 
+/// The knobs given as flags, checked by the one rule of engine::validate; the error names the
+/// flag ("--batch-size: must be an integer from 1 to 1000").
+bool valid_knobs(std::string_view command, const engine::KnobPatch& knobs) {
+  auto valid = engine::validate(knobs);
+  if (valid) return true;
+  const std::string& message = valid.error().message;
+  const std::size_t colon = message.find(':');
+  std::string flag = "--";
+  for (const char c : message.substr(0, colon)) {
+    if (std::isupper(static_cast<unsigned char>(c)) != 0) {
+      flag += '-';
+      flag += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      flag += c;
+    }
+  }
+  std::cerr << "backfilld " << command << ": " << flag << message.substr(colon) << "\n";
+  return false;
+}
+
 int run(const std::vector<std::string>& args) {
   cli::RunCommandOptions options;
   std::uint32_t batch_size = 0;
@@ -125,21 +147,12 @@ int run(const std::vector<std::string>& args) {
   po::variables_map values;
   if (auto exit_code = parse("run", args, description, values)) return *exit_code;
   if (!set_write_mode("run", write_mode, options.write_mode)) return cli::kExitUsage;
-  if (values.count("batch-size")) {
-    if (batch_size < 1 || batch_size > 1000) {
-      std::cerr << "backfilld run: --batch-size must be from 1 to 1000\n";
-      return cli::kExitUsage;
-    }
-    options.batch_size = batch_size;
-  }
-  if (options.write_concurrency < 1 || options.write_concurrency > 256) {
-    std::cerr << "backfilld run: --write-concurrency must be from 1 to 256\n";
-    return cli::kExitUsage;
-  }
-  if (options.max_documents_per_second < 0 || options.max_request_units_per_second < 0) {
-    std::cerr << "backfilld run: rate limits must be 0 (no limit) or more\n";
-    return cli::kExitUsage;
-  }
+  engine::KnobPatch knobs{.write_concurrency = options.write_concurrency,
+                          .max_documents_per_second = options.max_documents_per_second,
+                          .max_request_units_per_second = options.max_request_units_per_second};
+  if (values.count("batch-size")) knobs.batch_size = batch_size;
+  if (!valid_knobs("run", knobs)) return cli::kExitUsage;
+  if (values.count("batch-size")) options.batch_size = batch_size;
   const common::EnvLookup env = common::process_env();
   options.require_dry_run = !allow_live_without_dry_run;
   if (options.operator_name.empty()) {
@@ -183,10 +196,12 @@ int serve(const std::vector<std::string>& args) {
   po::variables_map values;
   if (auto exit_code = parse("serve", args, description, values)) return *exit_code;
   if (!set_write_mode("serve", write_mode, options.write_mode)) return cli::kExitUsage;
-  if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0 ||
-      options.write_concurrency < 1 || options.write_concurrency > 256) {
-    std::cerr << "backfilld serve: limits must be at least 1, --write-concurrency at most 256, "
-                 "--grace-period not negative\n";
+  if (!valid_knobs("serve", engine::KnobPatch{.write_concurrency = options.write_concurrency})) {
+    return cli::kExitUsage;
+  }
+  if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0) {
+    std::cerr << "backfilld serve: --max-running-jobs and --max-jobs-per-container must be at "
+                 "least 1, --grace-period not negative\n";
     return cli::kExitUsage;
   }
   options.require_dry_run = !allow_live_without_dry_run;

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "daemon/common/json.hpp"
+#include "daemon/engine/run_settings.hpp"
 #include "migrations/kind.hpp"
 #include "migrations/manifest_schema.hpp"
 
@@ -13,7 +14,6 @@ namespace {
 using Allocator = rapidjson::Document::AllocatorType;
 
 constexpr std::size_t kMaxIdLength = 128;
-constexpr std::uint32_t kMaxBatchSize = 1000;
 
 constexpr std::array<std::string_view, 10> kManifestKeys = {
     "id",        "kind",         "database",    "description", "filter",
@@ -84,8 +84,10 @@ void parse_filter(const rapidjson::Value& json, Manifest& manifest, Problems& pr
 void parse_batch_size(const rapidjson::Value& json, Manifest& manifest, Problems& problems) {
   const auto* batch_size = common::find_member(json, "batchSize");
   if (batch_size == nullptr) return;
-  if (!batch_size->IsUint() || batch_size->GetUint() < 1 || batch_size->GetUint() > kMaxBatchSize) {
-    problems.add("batchSize", "must be an integer from 1 to 1000");
+  if (!batch_size->IsUint() ||
+      !engine::validate(engine::KnobPatch{.batch_size = batch_size->GetUint()})) {
+    problems.add("batchSize",
+                 "must be an integer from 1 to " + std::to_string(engine::kMaxBatchSize));
     return;
   }
   manifest.batch_size = batch_size->GetUint();

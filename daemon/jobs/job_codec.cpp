@@ -76,7 +76,11 @@ class Reader {
     return *member;
   }
   void problem(std::string_view name, std::string_view what) {
-    if (error_.empty()) error_ = std::string(name) + ": " + std::string(what);
+    problem(std::string(name) + ": " + std::string(what));
+  }
+  /// A problem whose message already names the member ("batchSize: must be ...").
+  void problem(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
   }
   const std::string& error() const { return error_; }
 
@@ -170,18 +174,7 @@ common::Result<Job> from_state_json(std::string_view state_text) {
     job.knobs.write_mode = parsed.value_or(engine::WriteMode::kAuto);
   }
 
-  if (job.knobs.batch_size < 1 || job.knobs.batch_size > 1000) {
-    knobs.problem("batchSize", "must be an integer from 1 to 1000");
-  }
-  if (job.knobs.write_concurrency < 1 || job.knobs.write_concurrency > 256) {
-    knobs.problem("writeConcurrency", "must be an integer from 1 to 256");
-  }
-  if (!(job.knobs.max_documents_per_second >= 0)) {
-    knobs.problem("maxDocumentsPerSecond", "must be 0 (no limit) or more");
-  }
-  if (!(job.knobs.max_request_units_per_second >= 0)) {
-    knobs.problem("maxRequestUnitsPerSecond", "must be 0 (no limit) or more");
-  }
+  if (auto valid = engine::validate(job.knobs); !valid) knobs.problem(valid.error().message);
 
   const rapidjson::Value& checkpoint_json = read.object("checkpoint");
   Reader checkpoint(checkpoint_json);

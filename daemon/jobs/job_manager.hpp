@@ -52,13 +52,7 @@ struct SubmitRequest {
 };
 
 /// A PATCH: only the knobs that are set change, at the next batch.
-struct KnobPatch {
-  std::optional<std::uint32_t> batch_size = {};
-  std::optional<std::uint32_t> write_concurrency = {};
-  std::optional<double> max_documents_per_second = {};
-  std::optional<double> max_request_units_per_second = {};
-  std::optional<engine::WriteMode> write_mode = {};
-};
+using KnobPatch = engine::KnobPatch;
 
 class JobManager {
  public:

@@ -85,28 +85,8 @@ common::Result<void> JobManager::patch(std::string_view id,
   if (is_terminal(job->state)) {
     return common::fail("conflict", "job " + job->id + " is " + std::string(to_string(job->state)));
   }
-  if (patch.batch_size && (*patch.batch_size < 1 || *patch.batch_size > 1000)) {
-    return common::fail("invalid_request", "batchSize: must be an integer from 1 to 1000");
-  }
-  if (patch.write_concurrency && (*patch.write_concurrency < 1 || *patch.write_concurrency > 256)) {
-    return common::fail("invalid_request", "writeConcurrency: must be an integer from 1 to 256");
-  }
-  if (patch.max_documents_per_second && *patch.max_documents_per_second < 0) {
-    return common::fail("invalid_request", "maxDocumentsPerSecond: must be 0 (no limit) or more");
-  }
-  if (patch.max_request_units_per_second && *patch.max_request_units_per_second < 0) {
-    return common::fail("invalid_request",
-                        "maxRequestUnitsPerSecond: must be 0 (no limit) or more");
-  }
-  if (patch.batch_size) job->knobs.batch_size = *patch.batch_size;
-  if (patch.write_concurrency) job->knobs.write_concurrency = *patch.write_concurrency;
-  if (patch.max_documents_per_second) {
-    job->knobs.max_documents_per_second = *patch.max_documents_per_second;
-  }
-  if (patch.max_request_units_per_second) {
-    job->knobs.max_request_units_per_second = *patch.max_request_units_per_second;
-  }
-  if (patch.write_mode) job->knobs.write_mode = *patch.write_mode;
+  if (auto valid = engine::validate(patch); !valid) return valid;
+  job->knobs = engine::apply(job->knobs, patch);
   persist(*job);
   JobRun& rt = entry->run;
   rt.wake();  // a pacing wait recomputes with the new limits
