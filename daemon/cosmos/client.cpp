@@ -174,7 +174,7 @@ HttpRequest Client::build_request(Call& call) const {
 }
 
 void Client::sign(const Call& call, HttpRequest& request) const {
-  const std::string date = rfc1123_date(std::chrono::system_clock::now());
+  const std::string date = rfc1123_date(options_.clock->system_now());
   request.set("x-ms-date", date);
   request.set(
       http::field::authorization,
@@ -187,7 +187,7 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
   HttpRequest request = build_request(call);  // the body is moved in once, not copied per attempt
   for (int attempt = 1;; ++attempt) {
     sign(call, request);
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = options_.clock->monotonic_now();
     auto sent = co_await pool_->send(request, options_.request_timeout);
 
     Error error;
@@ -204,7 +204,7 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
         reply.body = std::move(response.body());
         if (*observer_) {
           (*observer_)(RequestEvent{call.operation, status, 0, reply.request_charge,
-                                    std::chrono::steady_clock::now() - started, std::nullopt});
+                                    options_.clock->monotonic_now() - started, std::nullopt});
         }
         if (scope_ != nullptr) scope_->succeeded();
         co_return reply;
@@ -234,7 +234,7 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
     }
     if (*observer_) {
       (*observer_)(RequestEvent{call.operation, error.status, error.substatus, error.request_charge,
-                                std::chrono::steady_clock::now() - started, cause});
+                                options_.clock->monotonic_now() - started, cause});
     }
     if (!cause) {
       if (attempt > 1) error.message += " (after " + std::to_string(attempt) + " attempts)";
@@ -249,9 +249,7 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
       }
       continue;
     }
-    net::steady_timer timer(executor_, delay);
-    boost::system::error_code cancelled;
-    co_await timer.async_wait(net::redirect_error(net::use_awaitable, cancelled));
+    co_await options_.clock->sleep_for(executor_, delay);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/clock.hpp"
 #include "daemon/cosmos/auth.hpp"
 #include "daemon/cosmos/connection_pool.hpp"
 #include "daemon/cosmos/document_store.hpp"
@@ -28,6 +29,8 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{30'000};  ///< per attempt
   std::string api_version = "2018-12-31";
   std::string user_agent = "backfilld/" BACKFILLD_VERSION;
+  /// Request dates, durations and unscoped retry waits; socket deadlines stay on real time.
+  const common::Clock* clock = &common::real_clock();
 };
 
 /// What one attempt did; the metrics layer counts these.

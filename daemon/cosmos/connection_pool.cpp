@@ -113,6 +113,7 @@ net::awaitable<common::Result<HttpResponse>> ConnectionPool::send(
     std::unique_ptr<Connection> connection = std::move(acquired.value());
     const bool was_reused = connection->reused;
 
+    // Real time, not the Clock: socket deadlines bound real network I/O.
     beast::get_lowest_layer(connection->stream).expires_after(remaining(deadline));
     boost::system::error_code error;
     bool response_started = false;
@@ -198,7 +199,7 @@ net::awaitable<common::Result<std::unique_ptr<ConnectionPool::Connection>>> Conn
     co_return common::fail("transport",
                            "cannot resolve " + endpoint_.host + ": " + error.message());
   }
-  tcp_layer.expires_after(budget);
+  tcp_layer.expires_after(budget);  // real time: it bounds a real connect
   co_await tcp_layer.async_connect(results, net::redirect_error(net::use_awaitable, error));
   if (error) {
     co_return common::fail("transport",

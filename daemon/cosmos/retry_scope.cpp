@@ -11,21 +11,21 @@ net::awaitable<bool> RetryScope::wait(std::chrono::milliseconds delay,
                                       int status,
                                       std::string_view operation) {
   if (given_up()) co_return false;
-  if (!waiting_) waiting_.emplace(Waiting{cause, status, {}, std::chrono::system_clock::now(), 0});
+  if (!waiting_) waiting_.emplace(Waiting{cause, status, {}, clock_.system_now(), 0});
   waiting_->cause = cause;
   waiting_->status = status;
   waiting_->operation = std::string(operation);
   ++waiting_->retries;
-  net::steady_timer timer(co_await net::this_coro::executor, delay);
-  timers_.insert(&timer);
-  boost::system::error_code woken;
-  co_await timer.async_wait(net::redirect_error(net::use_awaitable, woken));
-  timers_.erase(&timer);
+  std::unique_ptr<common::Timer> timer = clock_.make_timer(co_await net::this_coro::executor);
+  timers_.insert(timer.get());
+  const auto deadline = clock_.monotonic_now() + delay;
+  co_await timer->wait_until(deadline);
+  timers_.erase(timer.get());
   co_return !given_up();
 }
 
 void RetryScope::wake() {
-  for (net::steady_timer* timer : timers_) timer->cancel();
+  for (common::Timer* timer : timers_) timer->cancel();
 }
 
 void RetryScope::succeeded() {

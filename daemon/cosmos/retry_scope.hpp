@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/clock.hpp"
 #include "daemon/cosmos/retry_policy.hpp"
 
 namespace backfilld::cosmos {
@@ -29,7 +30,10 @@ class RetryScope {
   };
 
   /// `give_up` is asked before and after every wait: true ends retrying (pause, stop, shutdown).
-  explicit RetryScope(std::function<bool()> give_up = {}) : give_up_(std::move(give_up)) {}
+  /// Waits and `since` go by `clock`.
+  explicit RetryScope(std::function<bool()> give_up = {},
+                      const common::Clock& clock = common::real_clock())
+      : give_up_(std::move(give_up)), clock_(clock) {}
   RetryScope(const RetryScope&) = delete;
   RetryScope& operator=(const RetryScope&) = delete;
 
@@ -56,7 +60,8 @@ class RetryScope {
 
  private:
   std::function<bool()> give_up_;
-  std::set<net::steady_timer*> timers_;
+  const common::Clock& clock_;
+  std::set<common::Timer*> timers_;
   std::optional<Waiting> waiting_;
 };
 

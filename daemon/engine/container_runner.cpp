@@ -35,7 +35,7 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
                                  const Clock& clock,
                                  RunHooks hooks,
                                  Progress start)
-    : retry_scope_([this] { return interrupted(); }),
+    : retry_scope_([this] { return interrupted(); }, clock),
       scoped_store_(store.with_retry_scope(retry_scope_)),
       store_(scoped_store_ ? *scoped_store_ : store),
       transform_(transform),
@@ -146,10 +146,9 @@ net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
         document_wait >= request_unit_wait
             ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
             : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
-    if (!pacing_timer_) pacing_timer_.emplace(co_await net::this_coro::executor);
-    pacing_timer_->expires_after(wait);
-    boost::system::error_code woken;
-    co_await pacing_timer_->async_wait(net::redirect_error(net::use_awaitable, woken));
+    if (!pacing_timer_) pacing_timer_ = clock_.make_timer(co_await net::this_coro::executor);
+    const auto deadline = now + wait;
+    const boost::system::error_code woken = co_await pacing_timer_->wait_until(deadline);
     if (woken != net::error::operation_aborted) break;  // waited in full
     ++pacing_waits_cut_;
   }

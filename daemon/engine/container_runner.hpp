@@ -132,7 +132,7 @@ class ContainerRunner {
   std::string query_parameters_;
   RateLimiter document_limiter_;
   RateLimiter request_unit_limiter_;
-  std::optional<net::steady_timer> pacing_timer_;
+  std::unique_ptr<common::Timer> pacing_timer_;
   std::string waiting_reason_;
   std::uint64_t pacing_waits_cut_ = 0;
   int failed_queries_ = 0;  ///< consecutive pages that met a retryable answer

@@ -239,9 +239,9 @@ net::awaitable<void> JobManager::shutdown(std::chrono::milliseconds grace) {
   if (scheduler_.running() == 0) co_return;
   spdlog::info("shutdown: waiting up to {} ms for {} running jobs to checkpoint", grace.count(),
                scheduler_.running());
-  all_stopped_ = std::make_unique<net::steady_timer>(executor_, grace);
-  boost::system::error_code ended;
-  co_await all_stopped_->async_wait(net::redirect_error(net::use_awaitable, ended));
+  all_stopped_ = clock_.make_timer(executor_);
+  const auto deadline = clock_.monotonic_now() + grace;
+  co_await all_stopped_->wait_until(deadline);
   if (scheduler_.running() > 0) {
     spdlog::warn(
         "shutdown: grace period over with {} jobs still writing; they resume from their "

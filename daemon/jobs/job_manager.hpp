@@ -141,7 +141,7 @@ class JobManager {
   std::uint64_t next_sequence_ = 1;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point last_throttled_{};
-  std::unique_ptr<net::steady_timer> all_stopped_;
+  std::unique_ptr<common::Timer> all_stopped_;
 };
 
 }  // namespace backfilld::jobs

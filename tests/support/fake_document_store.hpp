@@ -170,7 +170,8 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::function<int(std::string_view operation)> throttle_request;
   /// A status to answer one operation inside a batch with (retry after 1 ms); 0: apply it.
   std::function<int(const std::string& id)> throttle_in_batch;
-  int throttled = 0;  ///< answers given by the two hooks above
+  int throttled = 0;                         ///< answers given by the two hooks above
+  std::chrono::milliseconds retry_after{1};  ///< x-ms-retry-after-ms of `throttle_request`
   bool refuse_batches = false;
   int partition_key_ranges = 1;
   int batches = 0;
@@ -203,7 +204,7 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     if (status == 0) return std::nullopt;
     ++throttled;
     cosmos::Error error{status, 3200, "fake throttling"};
-    error.retry_after = std::chrono::milliseconds(1);
+    error.retry_after = retry_after;
     return error;
   }
 

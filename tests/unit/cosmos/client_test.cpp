@@ -13,6 +13,7 @@
 
 #include "daemon/common/json.hpp"
 #include "tests/support/scripted_https_server.hpp"
+#include "tests/support/simulated_clock.hpp"
 
 namespace backfilld::cosmos {
 namespace {
@@ -229,41 +230,47 @@ TEST_CASE("a query carries the query headers, and the continuation when resuming
   CHECK(attempts[0].request_charge == doctest::Approx(2.9));
 }
 
-TEST_CASE("429 is retried after the x-ms-retry-after-ms the server asked for") {
+TEST_CASE("429 is retried after the x-ms-retry-after-ms the server asked for, on the clock") {
   net::io_context io;
   ScriptedHttpsServer server(io, [](const ReceivedRequest&, std::size_t index, std::size_t) {
-    if (index < 2) {
+    if (index < 5) {
       return Action::respond(429, R"({"code":"TooManyRequests","message":"rate too large"})")
-          .with_header("x-ms-retry-after-ms", "30")
+          .with_header("x-ms-retry-after-ms", "4000")
           .with_header("x-ms-substatus", "3200")
           .with_header("x-ms-request-charge", "0.25");
     }
     return document_ok();
   });
   std::vector<Attempt> attempts;
-  auto client = make_client(io, options_for(server), attempts);
+  testing::SimulatedClock clock;
+  clock.auto_advance = true;  // the io_context also serves real sockets
+  ClientOptions options = options_for(server);
+  options.clock = &clock;
+  auto client = make_client(io, options, attempts);
 
-  const auto started = std::chrono::steady_clock::now();
+  const auto simulated_start = clock.monotonic_now();
+  const auto real_start = std::chrono::steady_clock::now();
   const auto read = server.run(client->read_document(kNotes, "n1", kKey));
-  const auto elapsed = std::chrono::steady_clock::now() - started;
 
   REQUIRE_MESSAGE(read.ok(), describe(read.error()));
   CHECK(read->etag == "\"e-1\"");
-  REQUIRE(attempts.size() == 3);
-  for (int retried = 0; retried < 2; ++retried) {
+  REQUIRE(attempts.size() == 6);
+  for (int retried = 0; retried < 5; ++retried) {
     CHECK(attempts[retried].status == 429);
     CHECK(attempts[retried].substatus == 3200);
     CHECK(attempts[retried].request_charge == doctest::Approx(0.25));
     CHECK(attempts[retried].retry == RetryCause::kThrottled);
   }
-  CHECK(attempts[2].status == 200);
-  CHECK_FALSE(attempts[2].retry.has_value());
-  // The base delay is 1 ms: only honouring the header makes each gap reach 30 ms.
+  CHECK(attempts[5].status == 200);
+  CHECK_FALSE(attempts[5].retry.has_value());
+  // The base delay is 1 ms: only honouring the header makes the five waits 20 s, simulated.
+  CHECK(clock.monotonic_now() - simulated_start == 20s);
+  CHECK(std::chrono::steady_clock::now() - real_start < 3s);
+  // Requests are dated by the same clock.
   const auto& requests = server.requests();
-  REQUIRE(requests.size() == 3);
-  CHECK(requests[1].received_at - requests[0].received_at >= 30ms);
-  CHECK(requests[2].received_at - requests[1].received_at >= 30ms);
-  CHECK(elapsed >= 60ms);
+  REQUIRE(requests.size() == 6);
+  CHECK(header_or_empty(requests[0], "x-ms-date") == "Sun, 29 Nov 2026 12:00:00 GMT");
+  CHECK(header_or_empty(requests[5], "x-ms-date") == "Sun, 29 Nov 2026 12:00:20 GMT");
 }
 
 TEST_CASE("503, 449, 408 and 410 are retried with their cause") {

@@ -5,6 +5,7 @@
 #include "tests/support/fake_document_store.hpp"
 #include "tests/support/mark_secret.hpp"
 #include "tests/support/run_sync.hpp"
+#include "tests/support/simulated_clock.hpp"
 
 namespace backfilld::engine {
 namespace {
@@ -221,35 +222,33 @@ namespace backfilld::engine {
 TEST_CASE_FIXTURE(Fixture, "a rate limit paces batches, says so, and a wake cuts the wait short") {
   seed(9);
   settings.batch_size = 3;
-  settings.max_documents_per_second = 0.5;  // 3 documents cost 6 s: far longer than the test
+  settings.max_documents_per_second = 0.5;  // 3 documents cost 6 s of simulated time
   bool stop = false;
   RunHooks hooks{.before_batch = [&]() -> net::awaitable<bool> { co_return !stop; },
                  .after_batch = {},
                  .interrupted = [&] { return stop; }};
-  ContainerRunner runner(store, transform, target(Mode::kLive), settings, clock, hooks);
-  std::string seen_reason;
-  net::steady_timer probe(io);
-  // Whenever the runner is found waiting, record why, then stop it and wake it up.
-  std::function<void()> poll = [&] {
-    probe.expires_after(std::chrono::milliseconds(1));
-    probe.async_wait([&](boost::system::error_code) {
-      if (!runner.waiting_reason().empty()) {
-        seen_reason = runner.waiting_reason();
-        stop = true;
-        runner.wake();
-        return;
-      }
-      poll();
-    });
-  };
-  poll();
-  const auto started = std::chrono::steady_clock::now();
-  const RunOutcome outcome = run(runner);
-  CHECK(outcome.status == RunStatus::kStopped);
-  CHECK(seen_reason == "rate limit: 0.5 documents/s");
+  testing::SimulatedClock simulated;
+  ContainerRunner runner(store, transform, target(Mode::kLive), settings, simulated, hooks);
+  std::optional<RunOutcome> outcome;
+  net::co_spawn(
+      io, [&]() -> net::awaitable<void> { outcome.emplace(co_await runner.run()); }, net::detached);
+  io.poll();
+  // The first batch ran; the runner waits for the rate limit, and says so.
+  REQUIRE_FALSE(outcome.has_value());
+  REQUIRE(simulated.pending() == 1);
+  CHECK(runner.waiting_reason() == "rate limit: 0.5 documents/s");
   CHECK(runner.progress().batches == 1);
-  // The first batch's one-second burst is credited, but nothing else ran: the wake ended it.
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+  // A stop and a wake end the wait with no (simulated) time passing.
+  const auto before = simulated.monotonic_now();
+  stop = true;
+  runner.wake();
+  io.restart();
+  io.poll();
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->status == RunStatus::kStopped);
+  CHECK(runner.progress().batches == 1);
+  CHECK(simulated.monotonic_now() == before);
+  CHECK(simulated.pending() == 0);
 }
 
 }  // namespace backfilld::engine
