@@ -42,8 +42,16 @@ daemon_pid=""
 proxy_pid=""
 finish() {
   local rc=$?
-  if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then kill -KILL "$daemon_pid" || true; fi
-  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then kill -TERM "$proxy_pid" || true; fi
+  # Reaped before the work directory goes: a proxy still writing its counts file on SIGTERM
+  # made `rm -rf` fail ("Directory not empty") after the scenario had passed.
+  if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -KILL "$daemon_pid" || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then
+    kill -TERM "$proxy_pid" || true
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then rm -rf "$work"; else echo "daemon $scenario: kept $work (database $db)" >&2; fi
   exit "$rc"
 }

@@ -48,7 +48,12 @@ finish() {
   local rc=$?
   # Only the backfilld this script started, by its pid.
   if [[ -n "$bg_pid" ]] && kill -0 "$bg_pid" 2>/dev/null; then kill -KILL "$bg_pid" 2>/dev/null || true; fi
-  [[ -n "${proxy_pid:-}" ]] && kill -TERM "$proxy_pid" 2>/dev/null
+  [[ -n "$bg_pid" ]] && { wait "$bg_pid" 2>/dev/null || true; }
+  # Reaped before the work directory goes (it writes its counts file there on SIGTERM).
+  if [[ -n "${proxy_pid:-}" ]]; then
+    kill -TERM "$proxy_pid" 2>/dev/null || true
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then
     rm -rf "$work"
   else
