@@ -5,6 +5,7 @@
 #include "daemon/common/json.hpp"
 #include "migrations/envelope_fields.hpp"
 #include "tests/support/fake_document_store.hpp"
+#include "tests/support/job_fixtures.hpp"
 #include "tests/support/memory_state_store.hpp"
 #include "tests/support/run_sync.hpp"
 
@@ -14,31 +15,12 @@ namespace {
 using testing::run_until;
 
 migrations::Manifest manifest(std::string id = "enc-v1", std::uint64_t max_errors = 0) {
-  migrations::Manifest m;
-  m.id = std::move(id);
-  m.kind = "encrypt-fields";
-  m.product_id = "notelett";
-  m.batch_size = 2;
+  migrations::Manifest m = testing::encrypt_manifest({"notes", "memories"}, 2, std::move(id));
   m.stop.max_errors = max_errors;
-  m.rollback = "forward-only";
-  for (const char* name : {"notes", "memories"}) {
-    migrations::ContainerSpec spec;
-    spec.name = name;
-    spec.partition_key_path = "/ws";
-    spec.settings = migrations::EnvelopeFields{{"body"}, name, "userId", {}};
-    m.containers.push_back(spec);
-  }
   return m;
 }
 
-KeyState keys(bool enabled = true) {
-  crypto::KeyBytes key{};
-  key.fill(7);
-  return KeyState{std::make_unique<crypto::StaticKeyring>(
-                      "env", "k1", std::map<std::string, crypto::KeyBytes>{{"k1", key}}),
-                  enabled,
-                  {}};
-}
+KeyState keys(bool enabled = true) { return testing::test_keys(enabled); }
 
 struct Fixture {
   net::io_context io;

@@ -13,6 +13,7 @@
 #include "daemon/jobs/job_manager.hpp"
 #include "migrations/envelope_fields.hpp"
 #include "tests/support/fake_document_store.hpp"
+#include "tests/support/job_fixtures.hpp"
 #include "tests/support/run_sync.hpp"
 
 namespace backfilld::jobs {
@@ -20,20 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-migrations::Manifest notes_manifest() {
-  migrations::Manifest m;
-  m.id = "enc-v1";
-  m.kind = "encrypt-fields";
-  m.product_id = "notelett";
-  m.batch_size = 2;
-  m.rollback = "forward-only";
-  migrations::ContainerSpec spec;
-  spec.name = "notes";
-  spec.partition_key_path = "/ws";
-  spec.settings = migrations::EnvelopeFields{{"body"}, "notes", "userId", {}};
-  m.containers.push_back(spec);
-  return m;
-}
+migrations::Manifest notes_manifest() { return testing::encrypt_manifest({"notes"}); }
 
 struct Fixture {
   net::io_context io;

@@ -5,6 +5,7 @@
 #include "daemon/jobs/job_manager.hpp"
 #include "migrations/envelope_fields.hpp"
 #include "tests/support/fake_document_store.hpp"
+#include "tests/support/job_fixtures.hpp"
 #include "tests/support/memory_state_store.hpp"
 #include "tests/support/simulated_clock.hpp"
 
@@ -36,29 +37,13 @@ struct SimFixture {
   }
 
   std::unique_ptr<JobManager> make() {
-    crypto::KeyBytes key{};
-    key.fill(7);
-    KeyState keys{std::make_unique<crypto::StaticKeyring>(
-                      "env", "k1", std::map<std::string, crypto::KeyBytes>{{"k1", key}}),
-                  true,
-                  {}};
     return std::make_unique<JobManager>(io.get_executor(), store, states, metrics, clock,
-                                        std::move(keys), options);
+                                        testing::test_keys(), options);
   }
 
   /// A dry run of the notes container; its job id.
   std::string submit(JobManager& manager) {
-    migrations::Manifest m;
-    m.id = "enc-v1";
-    m.kind = "encrypt-fields";
-    m.product_id = "notelett";
-    m.batch_size = 10;
-    m.rollback = "forward-only";
-    migrations::ContainerSpec spec;
-    spec.name = "notes";
-    spec.partition_key_path = "/ws";
-    spec.settings = migrations::EnvelopeFields{{"body"}, "notes", "userId", {}};
-    m.containers.push_back(spec);
+    migrations::Manifest m = testing::encrypt_manifest({"notes"}, 10);
     auto ids = manager.submit(SubmitRequest{.manifest = std::move(m),
                                             .dry_run = true,
                                             .operator_name = "alice",
