@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { closeOnSignals } from "./shutdown.mjs";
 
 const require = createRequire(import.meta.url);
 // The package is CommonJS: module.exports = { createHttpServer, createHttpsServer, default }.
@@ -77,20 +78,4 @@ server.listen(Number(args.port), args.host, () => {
   process.stdout.write(`listening https://${shownHost}:${port}\n`);
 });
 
-let closing = false;
-function shutdown(signal) {
-  if (closing) return;
-  closing = true;
-  process.stderr.write(`server.mjs: ${signal}, closing\n`);
-  // close() stops accepting and waits for open connections; idle keep-alive sockets
-  // would hold it open, so drop those now and any busy ones once they finish.
-  server.close(() => process.exit(0));
-  server.closeIdleConnections();
-  // Bounded: a client that keeps a request going must not block shutdown forever.
-  setTimeout(() => {
-    server.closeAllConnections();
-    process.exit(0);
-  }, 5_000).unref();
-}
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-process.on("SIGINT", () => shutdown("SIGINT"));
+closeOnSignals(server, "server.mjs");

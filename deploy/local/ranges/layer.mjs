@@ -17,6 +17,7 @@ import https from "node:https";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { closeOnSignals } from "../shutdown.mjs";
 import { failure, Router } from "./routes.mjs";
 import { Upstream } from "./upstream.mjs";
 
@@ -156,18 +157,4 @@ server.listen(port, args.host, () => {
     `${throughput.autoscaleMax ?? throughput.offerThroughput} RU/s, latency ${latencyMs} ms)\n`);
 });
 
-let closing = false;
-function shutdown(signal) {
-  if (closing) return;
-  closing = true;
-  process.stderr.write(`layer.mjs: ${signal}, closing\n`);
-  server.close(() => process.exit(0));
-  server.closeIdleConnections();
-  upstream.close();
-  setTimeout(() => {
-    server.closeAllConnections();
-    process.exit(0);
-  }, 5_000).unref();
-}
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-process.on("SIGINT", () => shutdown("SIGINT"));
+closeOnSignals(server, "layer.mjs", () => upstream.close());
