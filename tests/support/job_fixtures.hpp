@@ -1,5 +1,6 @@
 #pragma once
-/// What the job-layer tests build again and again: an encrypt-fields manifest and a test keyring.
+/// What the job-layer tests build again and again: an encrypt-fields manifest, a test keyring and
+/// the manager's options.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -42,6 +43,18 @@ inline jobs::KeyState test_keys(bool enabled = true) {
                             "env", "k1", std::map<std::string, crypto::KeyBytes>{{"k1", key}}),
                         enabled,
                         {}};
+}
+
+/// The job manager's options in the job-layer tests: two jobs at once, one per container, a
+/// dry run before a live one, database "db"; `knobs` are the jobs' defaults.
+inline jobs::ManagerOptions test_options(engine::RunSettings knobs = {}) {
+  return jobs::ManagerOptions{.max_running_jobs = 2,
+                              .max_jobs_per_container = 1,
+                              .require_dry_run = true,
+                              .default_database = "db",
+                              .environment = "test",
+                              .build_commit = "abc123",
+                              .default_knobs = knobs};
 }
 
 }  // namespace backfilld::testing

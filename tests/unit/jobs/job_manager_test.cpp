@@ -28,13 +28,7 @@ struct Fixture {
   testing::MemoryStateStore states;
   metrics::Metrics metrics;
   engine::SystemClock clock;
-  ManagerOptions options{.max_running_jobs = 2,
-                         .max_jobs_per_container = 1,
-                         .require_dry_run = true,
-                         .default_database = "db",
-                         .environment = "test",
-                         .build_commit = "abc123",
-                         .default_knobs = {}};
+  ManagerOptions options = testing::test_options();
 
   Fixture() {
     for (int i = 0; i < 7; ++i) {

@@ -18,16 +18,10 @@ struct SimFixture {
   testing::MemoryStateStore states;
   metrics::Metrics metrics;
   testing::SimulatedClock clock;
-  ManagerOptions options{.max_running_jobs = 2,
-                         .max_jobs_per_container = 1,
-                         .require_dry_run = true,
-                         .default_database = "db",
-                         .environment = "test",
-                         .build_commit = "abc123",
-                         .default_knobs = {.batch_size = 10,
-                                           .write_concurrency = 2,
-                                           .max_conflict_retries = 3,
-                                           .max_documents_per_second = 10}};
+  ManagerOptions options = testing::test_options({.batch_size = 10,
+                                                  .write_concurrency = 2,
+                                                  .max_conflict_retries = 3,
+                                                  .max_documents_per_second = 10});
 
   SimFixture() {
     for (int i = 0; i < 100; ++i) {
