@@ -5,12 +5,18 @@
 //  2. the peer (../shared/bench/peer-node, the @azure/cosmos SDK) on a copy of the same data;
 //  3. ratios backfilld/peer;
 //  4. the scale run against tests/bench/null_backend at 10,000 and 1,000,000 documents;
-//  5. the transform micro-benchmark.
+//  5. with --ranges 1,4,8: the scale run once per K partition key ranges of the null backend,
+//     with --latency-ms per request (default 20) and pages of --ranges-page-size documents
+//     (default 100), so one range is latency-bound and range parallelism shows; the job asks for
+//     knobs.rangeConcurrency = K;
+//  6. the transform micro-benchmark.
 // Daemon CPU is the sum of on-CPU time of all its threads (/proc/PID/task/*/schedstat) over the
 // job, from submission to the status that says it succeeded; peak RSS is VmHWM.
 //
 //   node bench.mjs --source DIR --build DIR [--notes 5000] [--scale 10000,1000000]
 //                  [--peer DIR] [--page-size 1000] [--write-mode auto]
+//                  [--ranges 1,4,8] [--latency-ms 20] [--ranges-page-size 100]
+//                  [--ranges-documents 1000000]
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -29,6 +35,10 @@ const { values: args } = parseArgs({
     "write-mode": { type: "string", default: "auto" },
     "write-concurrency": { type: "string", default: "16" },
     parts: { type: "string", default: "local,scale,transform" },
+    ranges: { type: "string", default: "" },
+    "latency-ms": { type: "string", default: "20" },
+    "ranges-page-size": { type: "string", default: "100" },
+    "ranges-documents": { type: "string", default: "1000000" },
   },
 });
 const source = path.resolve(args.source);
@@ -124,16 +134,33 @@ async function measureIdle(daemon, count = 400) {
   return { gets: count, getP50: percentile(latencies, 0.5), getP99: percentile(latencies, 0.99) };
 }
 
+/** Submits the live job with knobs; a daemon without the rangeConcurrency knob yet (issue 13's
+ *  per-range engine) gets the job without it, and the figures say so. */
+async function submitJob(daemon, knobs) {
+  const submit = (withKnobs) => api(daemon.port, "POST", "/v1/jobs", {
+    manifest, dryRun: false, operator: "bench", backupConfirmed: "benchmark data", knobs: withKnobs,
+  });
+  let submitted = await submit(knobs);
+  let rangeConcurrency = knobs.rangeConcurrency;
+  if (submitted.status === 400 && rangeConcurrency !== undefined &&
+      JSON.stringify(submitted.body).includes("rangeConcurrency")) {
+    log(`the daemon does not know knobs.rangeConcurrency yet: ${JSON.stringify(submitted.body)}`);
+    const { rangeConcurrency: _, ...rest } = knobs;
+    submitted = await submit(rest);
+    rangeConcurrency = undefined;
+  }
+  if (submitted.status !== 201) throw new Error(`submit: ${JSON.stringify(submitted.body)}`);
+  return { id: submitted.body.jobs[0], rangeConcurrency };
+}
+
 /** Runs one live job to the end, polling its status every 5 ms; figures of the daemon. */
-async function measureJob(daemon) {
+async function measureJob(daemon, extraKnobs = {}) {
   const cpuBefore = cpuSeconds(daemon.pid);
   const started = performance.now();
-  const submitted = await api(daemon.port, "POST", "/v1/jobs", {
-    manifest, dryRun: false, operator: "bench", backupConfirmed: "benchmark data",
-    knobs: { batchSize: pageSize, writeConcurrency: Number(args["write-concurrency"]), writeMode: args["write-mode"] },
+  const { id, rangeConcurrency } = await submitJob(daemon, {
+    batchSize: pageSize, writeConcurrency: Number(args["write-concurrency"]), writeMode: args["write-mode"],
+    ...extraKnobs,
   });
-  if (submitted.status !== 201) throw new Error(`submit: ${JSON.stringify(submitted.body)}`);
-  const id = submitted.body.jobs[0];
   const latencies = [];
   let status;
   for (;;) {
@@ -152,6 +179,7 @@ async function measureJob(daemon) {
     scanned, encrypted: status.body.counts.encrypted, seconds, docsPerSecond: scanned / seconds,
     cpuUsPerDoc: (cpu * 1e6) / scanned, peakRssMb: peakRssMb(daemon.pid),
     getP50: percentile(latencies, 0.5), getP99: percentile(latencies, 0.99), gets: latencies.length,
+    cpuSeconds: cpu, rangeConcurrency,
   };
 }
 
@@ -195,25 +223,28 @@ async function localServerRun() {
 }
 
 // ------------------------------------------------------------------------ the null backend
-async function nullBackendRun(documents) {
+/** One live job against the null backend. options: { ranges, latencyMs, knobs } (K ranges, added
+ *  latency per request, knobs over the defaults). */
+async function nullBackendRun(documents, { ranges = 1, latencyMs = 0, knobs = {} } = {}) {
   const certDir = path.join(work, "cert");
   sh(cosmosSh, ["cert", certDir]);
   const [file, argv] = pinned(1, nullBackend, ["--cert", path.join(certDir, "cert.pem"), "--key",
-    path.join(certDir, "key.pem"), "--documents", String(documents)]);
+    path.join(certDir, "key.pem"), "--documents", String(documents), "--ranges", String(ranges),
+    "--latency-ms", String(latencyMs)]);
   const backend = spawn(file, argv, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(backend);
   const port = await new Promise((resolve) => backend.stdout.on("data", (d) => {
     const match = /listening on port (\d+)/.exec(String(d));
     if (match) resolve(Number(match[1]));
   }));
-  const daemon = await startDaemon(`daemon-null-${documents}`, {
+  const daemon = await startDaemon(`daemon-null-${documents}-k${ranges}`, {
     COSMOS_ENDPOINT: `https://localhost:${port}`, COSMOS_KEY: kEmulatorKey, COSMOS_DATABASE: "bench",
     COSMOS_CA_FILE: path.join(certDir, "cert.pem"), FIELD_ENCRYPT_ENABLED: "true",
     FIELD_ENCRYPT_KEY_PROVIDER: "env", FIELD_ENCRYPT_KEY: dataKey, FIELD_ENCRYPT_KEY_ID: "k1",
   });
   const idle = await measureIdle(daemon);
   const backendCpuBefore = cpuSeconds(backend.pid);
-  const figures = await measureJob(daemon);
+  const figures = await measureJob(daemon, knobs);
   figures.idle = idle;
   figures.backendCpuUsPerDoc = ((cpuSeconds(backend.pid) - backendCpuBefore) * 1e6) / figures.scanned;
   daemon.child.kill("SIGTERM");
@@ -225,6 +256,7 @@ async function nullBackendRun(documents) {
 const f0 = (x) => Math.round(x).toLocaleString("en-US");
 const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
+const f3 = (x) => x.toFixed(3);
 const row = (cells) => `| ${cells.join(" | ")} |`;
 function table(header, rows) {
   return [row(header), row(header.map(() => "---")), ...rows.map(row)].join("\n");
@@ -236,6 +268,7 @@ try {
   const parts = new Set(args.parts.split(","));
   const out = [`Machine: ${cpus} CPUs, load average at start ${os.loadavg().map(f2).join(" ")}\n`];
   const scale = [];
+  const byRanges = [];
   let ours;
   if (parts.has("local")) {
     const local = await localServerRun();
@@ -269,11 +302,32 @@ try {
     out.push(`\nPeak RSS ${f0(b.documents)} vs ${f0(a.documents)}: ${f1(((b.peakRssMb - a.peakRssMb) / a.peakRssMb) * 100)}%`);
   }
   }
+  if (args.ranges) {
+    const documents = Number(args["ranges-documents"]);
+    const latencyMs = Number(args["latency-ms"]);
+    const rangesPage = Number(args["ranges-page-size"]);
+    for (const k of args.ranges.split(",").map(Number)) {
+      log(`null backend: ${documents} documents, ${k} ranges, ${latencyMs} ms per request`);
+      byRanges.push({ k, documents, ...(await nullBackendRun(documents, {
+        ranges: k, latencyMs, knobs: { batchSize: rangesPage, rangeConcurrency: k } })) });
+    }
+    out.push(`\n## Partition key ranges: null backend, ${f0(documents)} documents, ${latencyMs} ms added ` +
+      `per request, pages of ${rangesPage} documents, writeMode ${args["write-mode"]} ` +
+      `(daemon pinned to one core)\n`);
+    const base = byRanges[0];
+    out.push(table(["K ranges", "rangeConcurrency", "seconds", "docs/s", `docs/s vs K=${base.k}`,
+      "daemon CPU s / 1,000 docs", `CPU/doc vs K=${base.k}`, "peak RSS MB"],
+    byRanges.map((r) => [String(r.k), r.rangeConcurrency === undefined ? "not known to the daemon" : String(r.rangeConcurrency),
+      f2(r.seconds), f0(r.docsPerSecond), `${f2(r.docsPerSecond / base.docsPerSecond)}x`,
+      f3((r.cpuSeconds * 1000) / r.scanned), `${f2(r.cpuUsPerDoc / base.cpuUsPerDoc)}x`, f1(r.peakRssMb)])));
+  }
   out.push("\n## Control plane while a job runs flat out: GET /v1/jobs/{id}\n");
   out.push(table(["job", "GETs", "p50 ms", "p99 ms"], [
     ...(ours ? [["local server", String(ours.gets), f2(ours.getP50), f2(ours.getP99)]] : []),
     ...scale.map((s) => [`null backend, ${f0(s.documents)}`, String(s.gets), f2(s.getP50), f2(s.getP99)]),
-    ...scale.slice(0, 1).map((s) => ["(no job: the same daemon idle, the machine's noise)",
+    ...byRanges.map((r) => [`null backend, ${f0(r.documents)}, K=${r.k}`, String(r.gets), f2(r.getP50),
+      f2(r.getP99)]),
+    ...[...scale, ...byRanges].slice(0, 1).map((s) => ["(no job: the same daemon idle, the machine's noise)",
       String(s.idle.gets), f2(s.idle.getP50), f2(s.idle.getP99)]),
   ]));
   if (parts.has("transform")) {

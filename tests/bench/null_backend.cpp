@@ -2,22 +2,38 @@
 // HTTPS with keep-alive, for N synthetic notes of about 1 KB generated on the fly, and
 // acknowledges every write without storing it, so the daemon's own limits show.
 //
-//   null_backend --cert FILE --key FILE --documents N [--port P] [--latency-ms M]
+//   null_backend --cert FILE --key FILE --documents N [--port P] [--ranges K] [--latency-ms M]
+//
+// --ranges K: K partition key ranges laid over the hash V2 space as the ranges layer
+// (deploy/local/ranges) and the service lay them (null_ranges.hpp); notes fall into ranges by the
+// EPK of their `workspaceId` (ten consecutive notes share one). --latency-ms M: every answer
+// waits M ms on a timer of its own connection, so requests on K connections overlap their waits.
 //
 // Prints "listening on port P" once ready. Serves:
-//   POST .../docs (query)  pages of the synthetic notes; continuation {"next":K}
-//   POST .../docs (batch)  one {"statusCode":200,...} per operation, in order
+//   POST .../docs (query)  pages of x-ms-max-item-count notes; pinned by
+//                          x-ms-documentdb-partitionkeyrangeid: only that range's notes,
+//                          continuation {"range":"ID","next":I} (400 from another range);
+//                          unpinned: the whole container, continuation {"next":I}.
+//                          SELECT VALUE COUNT(1): [the range's count], or [N] unpinned
+//   POST .../docs (batch)  one {"statusCode":200,...} per operation, in order (atomic by
+//                          partition key, or bulk pinned to a range)
 //   PUT  .../docs/{id}     200 with etag, request charge and session token
 //   GET  .../docs/{id}     the synthetic note with that id
-//   GET  .../pkranges      one range
-// Writes are not kept: a second scan sees the same plaintext notes.
+//   GET  .../pkranges      the K ranges ("0".."K-1", parents [])
+//   GET  dbs/D/colls/C     the container: partitionKey /workspaceId, kind Hash, version 2
+// Every answer carries x-ms-request-charge. Writes are not kept: a second scan sees the same
+// plaintext notes.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/json_writer.hpp"
+#include "tests/bench/null_ranges.hpp"
 
 namespace backfilld::bench {
 namespace {
@@ -27,6 +43,7 @@ struct Options {
   std::string key;
   std::uint64_t documents = 10'000;
   unsigned short port = 0;
+  int ranges = 1;
   int latency_ms = 0;
 };
 
@@ -43,9 +60,9 @@ void append_note(std::uint64_t index, std::string& out) {
   char head[256];
   const int length = std::snprintf(
       head, sizeof(head),
-      R"({"id":"note-%08llu","workspaceId":"ws-%05llu","userId":"u-%llu","productId":"notelett",)"
+      R"({"id":"note-%08llu","workspaceId":"%s","userId":"u-%llu","productId":"notelett",)"
       R"("title":"Note %llu","createdAt":"2026-01-01T00:00:00.000Z","body":")",
-      static_cast<unsigned long long>(index), static_cast<unsigned long long>(index / 10),
+      static_cast<unsigned long long>(index), workspace_id(index / kNotesPerWorkspace).c_str(),
       static_cast<unsigned long long>(index % 97), static_cast<unsigned long long>(index));
   out.append(head, static_cast<std::size_t>(length));
   for (int i = 0; i < 3; ++i) out += kBodyText;
@@ -65,9 +82,31 @@ std::uint64_t number_after(std::string_view text, std::string_view key) {
   return value;
 }
 
+/// The string value after `key` up to the next quote: `"range":"` in {"range":"2","next":7}.
+std::string_view string_after(std::string_view text, std::string_view key) {
+  const auto at = text.find(key);
+  if (at == std::string_view::npos) return {};
+  const std::string_view rest = text.substr(at + key.size());
+  return rest.substr(0, rest.find('"'));
+}
+
+/// True for the daemon's estimate query, `SELECT VALUE COUNT(1) FROM c ...`.
+bool is_count_query(std::string_view body) {
+  return body.find("COUNT(1)") != std::string_view::npos ||
+         body.find("count(1)") != std::string_view::npos;
+}
+
+/// A container read: `.../colls/C` with nothing after the container's id.
+bool is_container_link(std::string_view target) {
+  const auto at = target.rfind("/colls/");
+  return at != std::string_view::npos &&
+         target.find('/', at + sizeof("/colls/") - 1) == std::string_view::npos;
+}
+
 class Backend {
  public:
-  explicit Backend(const Options& options) : options_(options) {}
+  explicit Backend(const Options& options)
+      : options_(options), ranges_(options.documents, options.ranges) {}
 
   Response answer(const Request& request) {
     Response response(http::status::ok, request.version());
@@ -87,8 +126,9 @@ class Backend {
       response.set(http::field::etag, "\"" + std::to_string(requests_) + "-put\"");
       response.set("x-ms-request-charge", "10.29");
     } else if (request.method() == http::verb::get && target.ends_with("/pkranges")) {
-      response.body() =
-          R"({"_rid":"r","PartitionKeyRanges":[{"id":"0","minInclusive":"","maxExclusive":"FF","parents":[]}],"_count":1})";
+      response.body() = ranges_.pkranges_body();
+    } else if (request.method() == http::verb::get && is_container_link(target)) {
+      response.body() = NullRanges::container_body(target.substr(target.rfind('/') + 1));
     } else if (request.method() == http::verb::get && target.find("/docs/note-") != target.npos) {
       const std::uint64_t index = number_after(target, "/docs/note-");
       append_note(index, response.body());
@@ -102,27 +142,61 @@ class Backend {
   }
 
  private:
+  static void bad_request(Response& response, const std::string& message) {
+    response.result(http::status::bad_request);
+    std::string& body = response.body();
+    body = R"({"code":"BadRequest","message":)";
+    common::append_json_string(message, body);
+    body += '}';
+  }
+
   void query(const Request& request, Response& response) {
-    const std::uint64_t first = number_after(request["x-ms-continuation"], "\"next\":");
+    const std::string_view pinned_id = request["x-ms-documentdb-partitionkeyrangeid"];
+    std::optional<std::size_t> range;
+    if (!pinned_id.empty()) {
+      range = ranges_.find(pinned_id);
+      if (!range) return bad_request(response, "no partition key range " + std::string(pinned_id));
+    }
+    if (is_count_query(request.body())) {
+      const std::uint64_t count = range ? ranges_.count_in(*range) : options_.documents;
+      response.body() = R"({"_rid":"r","Documents":[)" + std::to_string(count) + R"(],"_count":1})";
+      response.set("x-ms-request-charge", "2.9");
+      return;
+    }
+    const std::string_view continuation = request["x-ms-continuation"];
+    if (range && !continuation.empty() && string_after(continuation, R"("range":")") != pinned_id) {
+      return bad_request(response, "the continuation was not minted for partition key range " +
+                                       std::string(pinned_id));
+    }
     const std::uint64_t page =
         std::max<std::uint64_t>(1, number_after(request["x-ms-max-item-count"], ""));
-    const std::uint64_t end = std::min(options_.documents, first + page);
+    // The next note to serve: in the pinned range, or any note when the query is not pinned.
+    const auto next_from = [&](std::uint64_t index) {
+      return range ? ranges_.next_in(*range, index) : std::min(index, options_.documents);
+    };
+    std::uint64_t next = next_from(number_after(continuation, "\"next\":"));
+    std::uint64_t served = 0;
     std::string& body = response.body();
-    body.reserve((end - first) * 1100 + 64);
+    body.reserve(std::min(page, options_.documents) * 1100 + 64);
     body = R"({"_rid":"r","Documents":[)";
-    for (std::uint64_t i = first; i < end; ++i) {
-      if (i > first) body += ',';
-      append_note(i, body);
+    for (; served < page && next < options_.documents; ++served, next = next_from(next + 1)) {
+      if (served > 0) body += ',';
+      append_note(next, body);
     }
-    body += R"(],"_count":)" + std::to_string(end - first) + "}";
-    if (end < options_.documents) {
-      response.set("x-ms-continuation", R"({"next":)" + std::to_string(end) + "}");
+    body += R"(],"_count":)" + std::to_string(served) + "}";
+    if (next < options_.documents) {
+      const std::string at = R"("next":)" + std::to_string(next) + "}";
+      response.set("x-ms-continuation",
+                   range ? R"({"range":")" + std::string(pinned_id) + "\"," + at : "{" + at);
     }
-    response.set("x-ms-request-charge",
-                 std::to_string(2.5 + 0.1 * static_cast<double>(end - first)));
+    response.set("x-ms-request-charge", std::to_string(2.5 + 0.1 * static_cast<double>(served)));
   }
 
   void batch(const Request& request, Response& response) {
+    const std::string_view pinned_id = request["x-ms-documentdb-partitionkeyrangeid"];
+    if (!pinned_id.empty() && !ranges_.find(pinned_id)) {
+      return bad_request(response, "no partition key range " + std::string(pinned_id));
+    }
     // Our own synthetic notes never contain the marker, so counting it counts operations.
     std::size_t operations = 0;
     for (auto at = request.body().find("\"operationType\""); at != std::string::npos;
@@ -141,6 +215,7 @@ class Backend {
   }
 
   const Options& options_;
+  NullRanges ranges_;
   std::uint64_t requests_ = 0;
 };
 
@@ -160,6 +235,7 @@ net::awaitable<void> serve_connection(ssl::stream<beast::tcp_stream> stream,
                               net::redirect_error(net::use_awaitable, error));
     if (error) co_return;
     Response response = backend.answer(parser.get());
+    // A timer of this connection: other connections are served while this one waits.
     if (options.latency_ms > 0) {
       delay.expires_after(std::chrono::milliseconds(options.latency_ms));
       co_await delay.async_wait(net::redirect_error(net::use_awaitable, error));
@@ -197,6 +273,8 @@ int main_of(int argc, char** argv) {
       options.documents = std::stoull(value);
     else if (name == "--port")
       options.port = static_cast<unsigned short>(std::stoul(value));
+    else if (name == "--ranges")
+      options.ranges = std::stoi(value);
     else if (name == "--latency-ms")
       options.latency_ms = std::stoi(value);
     else {
@@ -206,7 +284,11 @@ int main_of(int argc, char** argv) {
   }
   if (options.cert.empty() || options.key.empty()) {
     std::cerr << "usage: null_backend --cert FILE --key FILE --documents N [--port P] "
-                 "[--latency-ms M]\n";
+                 "[--ranges K] [--latency-ms M]\n";
+    return 2;
+  }
+  if (options.ranges < 1 || options.ranges > 65536) {
+    std::cerr << "null_backend: --ranges must be 1 to 65536, not " << options.ranges << "\n";
     return 2;
   }
   net::io_context io(1);

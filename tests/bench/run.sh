@@ -4,6 +4,11 @@
 # tables (Markdown on stdout, progress on stderr). Not part of ctest.
 #   tests/bench/run.sh [--notes 5000] [--scale 10000,1000000] [--peer DIR] [--page-size 1000]
 #                      [--write-mode auto|batch|bulk|single] [--write-concurrency 16]
+#                      [--parts local,scale,transform] [--ranges 1,4,8] [--latency-ms 20]
+#                      [--ranges-page-size 100] [--ranges-documents 1000000]
+# --ranges K1,K2,...: one more table, the null backend with K partition key ranges (its
+# --ranges K) and --latency-ms added per request, the job asking for knobs.rangeConcurrency = K;
+# e.g. only that table: tests/bench/run.sh --parts ranges --ranges 1,4,8
 # BENCH_BUILD_DIR (default: build) picks the build tree; a missing one is set up by
 # deploy/setup.sh (RelWithDebInfo).
 set -euo pipefail
