@@ -97,8 +97,19 @@ common::Result<std::optional<std::uint32_t>> optional_count(const rapidjson::Val
   return std::optional<std::uint32_t>(value->GetUint());
 }
 
+/// The knobs a submission's `knobs` and a PATCH may set.
+const std::set<std::string_view> kKnobFields = {"batchSize",
+                                                "writeConcurrency",
+                                                "rangeConcurrency",
+                                                "maxDocumentsPerSecond",
+                                                "maxRequestUnitsPerSecond",
+                                                "writeMode"};
+
 common::Result<jobs::KnobPatch> knob_patch(const rapidjson::Value& body) {
   jobs::KnobPatch patch;
+  auto ranges = optional_count(body, "rangeConcurrency");
+  if (!ranges) return common::Unexpected{ranges.error()};
+  patch.range_concurrency = *ranges;
   auto batch_size = optional_count(body, "batchSize");
   if (!batch_size) return common::Unexpected{batch_size.error()};
   auto concurrency = optional_count(body, "writeConcurrency");
@@ -172,9 +183,7 @@ Response submit(jobs::JobManager& manager, const JobsApiOptions& options, const 
   }
   if (const rapidjson::Value* knobs = common::find_member(*body, "knobs")) {
     if (!knobs->IsObject()) return fail("invalid_request", "knobs: must be an object");
-    if (auto known = only_known(*knobs, {"batchSize", "writeConcurrency", "maxDocumentsPerSecond",
-                                         "maxRequestUnitsPerSecond", "writeMode"});
-        !known) {
+    if (auto known = only_known(*knobs, kKnobFields); !known) {
       return fail("invalid_request", "knobs." + known.error().message);
     }
     auto patch = knob_patch(*knobs);
@@ -267,10 +276,9 @@ void add_job_routes(Router& router,
              sync([&manager](const Request& request, const PathParams& params) {
                auto body = optional_body(request);
                if (!body) return error_response(body.error());
-               if (auto known = only_known(
-                       *body, {"operator", "batchSize", "writeConcurrency", "maxDocumentsPerSecond",
-                               "maxRequestUnitsPerSecond", "writeMode"});
-                   !known) {
+               std::set<std::string_view> allowed = kKnobFields;
+               allowed.insert("operator");
+               if (auto known = only_known(*body, allowed); !known) {
                  return error_response(known.error());
                }
                auto patch = knob_patch(*body);

@@ -21,14 +21,16 @@ constexpr const char* kUsage =
     "usage: backfilld run --manifest FILE [--container NAME] [--dry-run] [--state-dir DIR]\n"
     "                     [--backup-confirmed TEXT] [--allow-live-without-dry-run]\n"
     "                     [--operator NAME] [--environment NAME] [--batch-size N]\n"
-    "                     [--write-concurrency N] [--write-mode auto|batch|bulk|single]\n"
+    "                     [--write-concurrency N] [--range-concurrency N]\n"
+    "                     [--write-mode auto|batch|bulk|single]\n"
     "                     [--max-documents-per-second N] [--max-request-units-per-second N]\n"
     "                     [--verbose] [--log-format human|json]\n"
     "                     [--insecure-skip-tls-verify]\n"
     "       backfilld serve [--listen ADDR] [--state-dir DIR] [--manifest-dir DIR]\n"
     "                       [--max-running-jobs N] [--max-jobs-per-container N]\n"
     "                       [--allow-live-without-dry-run] [--grace-period SECONDS]\n"
-    "                       [--write-concurrency N] [--write-mode auto|batch|bulk|single]\n"
+    "                       [--write-concurrency N] [--range-concurrency N]\n"
+    "                       [--write-mode auto|batch|bulk|single]\n"
     "                       [--environment NAME] [--verbose]\n"
     "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
     "       backfilld --version\n"
@@ -134,6 +136,8 @@ int run(const std::vector<std::string>& args) {
       ("environment", po::value(&options.environment),
        "for the release record (default: $BACKFILLD_ENVIRONMENT)")
       ("batch-size", po::value(&batch_size), "documents per page, 1-1000 (default: the manifest's)")
+      ("range-concurrency", po::value(&options.range_concurrency),
+       "partition key ranges scanned at once, 1-64 (default 4)")
       ("write-concurrency", po::value(&options.write_concurrency),
        "concurrent writes within a batch, 1-256 (default 16)")
       ("write-mode", po::value(&write_mode), "auto (default), batch, bulk or single")
@@ -149,7 +153,8 @@ int run(const std::vector<std::string>& args) {
   if (!set_write_mode("run", write_mode, options.write_mode)) return cli::kExitUsage;
   engine::KnobPatch knobs{.write_concurrency = options.write_concurrency,
                           .max_documents_per_second = options.max_documents_per_second,
-                          .max_request_units_per_second = options.max_request_units_per_second};
+                          .max_request_units_per_second = options.max_request_units_per_second,
+                          .range_concurrency = options.range_concurrency};
   if (values.count("batch-size")) knobs.batch_size = batch_size;
   if (!valid_knobs("run", knobs)) return cli::kExitUsage;
   if (values.count("batch-size")) options.batch_size = batch_size;
@@ -187,6 +192,8 @@ int serve(const std::vector<std::string>& args) {
        "a live job needs no succeeded dry run of the same manifest and container")
       ("grace-period", po::value(&grace_seconds),
        "seconds SIGTERM waits for batches in flight to checkpoint (default 25)")
+      ("range-concurrency", po::value(&options.range_concurrency),
+       "partition key ranges scanned at once, 1-64 (default 4)")
       ("write-concurrency", po::value(&options.write_concurrency),
        "jobs' default concurrent writes within a batch, 1-256 (default 16)")
       ("write-mode", po::value(&write_mode), "jobs' default: auto, batch, bulk or single")
@@ -196,7 +203,8 @@ int serve(const std::vector<std::string>& args) {
   po::variables_map values;
   if (auto exit_code = parse("serve", args, description, values)) return *exit_code;
   if (!set_write_mode("serve", write_mode, options.write_mode)) return cli::kExitUsage;
-  if (!valid_knobs("serve", engine::KnobPatch{.write_concurrency = options.write_concurrency})) {
+  if (!valid_knobs("serve", engine::KnobPatch{.write_concurrency = options.write_concurrency,
+                                              .range_concurrency = options.range_concurrency})) {
     return cli::kExitUsage;
   }
   if (options.max_running_jobs < 1 || options.max_jobs_per_container < 1 || grace_seconds < 0) {

@@ -32,10 +32,13 @@ void QueryFilter::add(std::string_view name, rapidjson::Value value) {
 
 std::string QueryFilter::parameters_json() const { return common::to_json(parameters); }
 
-net::awaitable<cosmos::Result<std::uint64_t>> count_documents(cosmos::DocumentStore& store,
-                                                              const cosmos::ContainerRef& container,
-                                                              const std::string& where,
-                                                              const std::string& parameters_json) {
+namespace {
+
+/// One count, range by range; a range that splits meanwhile fails it with 410 (range gone).
+net::awaitable<cosmos::Result<std::uint64_t>> count_by_range(cosmos::DocumentStore& store,
+                                                             const cosmos::ContainerRef& container,
+                                                             const std::string& where,
+                                                             const std::string& parameters_json) {
   auto ranges = co_await store.read_partition_key_ranges(container);
   if (!ranges) co_return common::Unexpected{std::move(ranges.error())};
   std::uint64_t total = 0;
@@ -56,6 +59,23 @@ net::awaitable<cosmos::Result<std::uint64_t>> count_documents(cosmos::DocumentSt
     } while (!request.continuation.empty());
   }
   co_return total;
+}
+
+/// Splits in a row that a count starts over for, before it gives up.
+constexpr int kMaxCountRestarts = 10;
+
+}  // namespace
+
+net::awaitable<cosmos::Result<std::uint64_t>> count_documents(cosmos::DocumentStore& store,
+                                                              const cosmos::ContainerRef& container,
+                                                              const std::string& where,
+                                                              const std::string& parameters_json) {
+  // A split during the count: the ranges are read again and the count starts over, so no range
+  // is counted twice nor missed.
+  for (int restarts = 0;; ++restarts) {
+    auto total = co_await count_by_range(store, container, where, parameters_json);
+    if (total || !total.error().is_range_gone() || restarts == kMaxCountRestarts) co_return total;
+  }
 }
 
 net::awaitable<cosmos::Result<std::uint64_t>> count_documents(cosmos::DocumentStore& store,

@@ -133,6 +133,7 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
   const engine::RunSettings knobs{
       .batch_size = options.batch_size.value_or(manifest->batch_size),
       .write_concurrency = options.write_concurrency,
+      .range_concurrency = options.range_concurrency,
       .max_documents_per_second = options.max_documents_per_second,
       .max_request_units_per_second = options.max_request_units_per_second,
       .write_mode = options.write_mode};
@@ -208,9 +209,12 @@ int run_command(const RunCommandOptions& options, const common::EnvLookup& env) 
                    entry.job_id, entry.start.batches);
       if (entry.resumed) {
         // This command's knobs, not the interrupted run's.
-        const jobs::KnobPatch patch{knobs.batch_size, knobs.write_concurrency,
+        const jobs::KnobPatch patch{knobs.batch_size,
+                                    knobs.write_concurrency,
                                     knobs.max_documents_per_second,
-                                    knobs.max_request_units_per_second, knobs.write_mode};
+                                    knobs.max_request_units_per_second,
+                                    knobs.write_mode,
+                                    knobs.range_concurrency};
         (void)manager.patch(entry.job_id, patch, options.operator_name);
         if (manager.find(entry.job_id)->pause_requested) {
           (void)manager.resume(entry.job_id, options.operator_name);

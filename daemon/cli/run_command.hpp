@@ -19,6 +19,7 @@ struct RunCommandOptions {
   bool dry_run = false;
   std::optional<std::uint32_t> batch_size;  ///< overrides the manifest's
   std::uint32_t write_concurrency = 16;
+  std::uint32_t range_concurrency = 4;
   engine::WriteMode write_mode = engine::WriteMode::kAuto;
   double max_documents_per_second = 0;      ///< 0: no limit
   double max_request_units_per_second = 0;  ///< 0: no limit

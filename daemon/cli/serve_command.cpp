@@ -87,6 +87,7 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
   engine::SystemClock clock;
   engine::RunSettings knobs;
   knobs.write_concurrency = options.write_concurrency;
+  knobs.range_concurrency = options.range_concurrency;
   knobs.write_mode = options.write_mode;
   jobs::JobManager manager(
       io.get_executor(), **client, **state_store, metrics, clock, std::move(keys.value()),

@@ -20,6 +20,7 @@ struct ServeCommandOptions {
   bool require_dry_run = true;
   std::chrono::seconds grace_period{25};
   std::uint32_t write_concurrency = 16;
+  std::uint32_t range_concurrency = 4;
   engine::WriteMode write_mode = engine::WriteMode::kAuto;  ///< jobs' default
   bool insecure_skip_tls_verify = false;
 };

@@ -1,12 +1,10 @@
 #include "daemon/cosmos/client.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <charconv>
 
 #include "daemon/common/json.hpp"
 #include "daemon/cosmos/batch.hpp"
+#include "daemon/cosmos/client_call.hpp"
 
 namespace backfilld::cosmos {
 namespace {
@@ -61,28 +59,6 @@ Error error_of(const HttpResponse& response) {
   return error;
 }
 
-std::string resource_body(std::string_view id, std::string_view partition_key_path = {}) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("id");
-  writer.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
-  if (!partition_key_path.empty()) {
-    writer.Key("partitionKey");
-    writer.StartObject();
-    writer.Key("paths");
-    writer.StartArray();
-    writer.String(partition_key_path.data(),
-                  static_cast<rapidjson::SizeType>(partition_key_path.size()));
-    writer.EndArray();
-    writer.Key("kind");
-    writer.String("Hash");
-    writer.EndObject();
-  }
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 std::string query_body(const QueryRequest& request) {
   std::string body = R"({"query":)";
   rapidjson::Value query(rapidjson::StringRef(request.query.data(), request.query.size()));
@@ -102,26 +78,6 @@ std::string etag_of(const std::string& header_etag, const std::string& body) {
 }
 
 }  // namespace
-
-/// One REST call before signing.
-struct Client::Call {
-  std::string_view operation;
-  http::verb verb;
-  std::string_view resource_type;  ///< "docs", "colls", "dbs", "pkranges"
-  std::string resource_link;       ///< signed, raw names
-  std::string path_link;           ///< the URL path, without the leading '/'
-  std::vector<std::pair<std::string_view, std::string>> headers = {};
-  std::string body = {};
-};
-
-/// The parts of a successful response the callers need.
-struct Client::Reply {
-  int status = 0;
-  std::string etag;
-  std::string continuation;
-  double request_charge = 0;
-  std::string body;
-};
 
 common::Result<std::unique_ptr<Client>> Client::create(net::any_io_executor executor,
                                                        ClientOptions options) {
@@ -223,6 +179,9 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
     // throttling slows a job down, it never turns into failed documents. An unscoped one gives
     // up after max_attempts (0: no limit) or max_total_wait.
     std::optional<RetryCause> cause = retry_cause(error.status);
+    // A request pinned to a range that split or moved would meet the same 410 forever: its
+    // caller re-reads the ranges and routes again.
+    if (error.is_range_gone() && call.pinned_to_range()) cause.reset();
     std::chrono::milliseconds delay{0};
     if (cause) {
       delay = backoff_delay(*cause, attempt, retry_after, options_.retry, unit(jitter_));
@@ -273,6 +232,10 @@ net::awaitable<Result<QueryPage>> Client::query_documents(const QueryRequest& re
   if (request.partition_key_range_id) {
     call.headers.emplace_back("x-ms-documentdb-partitionkeyrangeid",
                               *request.partition_key_range_id);
+    if (!request.start_epk.empty() || !request.end_epk.empty()) {
+      call.headers.emplace_back("x-ms-start-epk", request.start_epk);
+      call.headers.emplace_back("x-ms-end-epk", request.end_epk);
+    }
   }
   auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
@@ -386,76 +349,6 @@ net::awaitable<Result<WriteAck>> Client::upsert_document(const ContainerRef& con
   auto reply = co_await execute(std::move(call));
   if (!reply) co_return common::Unexpected{std::move(reply.error())};
   co_return WriteAck{reply->status, etag_of(reply->etag, reply->body), reply->request_charge};
-}
-
-net::awaitable<Result<std::vector<PartitionKeyRange>>> Client::read_partition_key_ranges(
-    const ContainerRef& container) {
-  Call call{.operation = "pkranges",
-            .verb = http::verb::get,
-            .resource_type = "pkranges",
-            .resource_link = container.link(),
-            .path_link = container.link() + "/pkranges"};
-  auto reply = co_await execute(std::move(call));
-  if (!reply) co_return common::Unexpected{std::move(reply.error())};
-  auto body = common::parse_json(reply->body);
-  const rapidjson::Value* ranges =
-      body.ok() ? common::find_member(*body, "PartitionKeyRanges") : nullptr;
-  if (ranges == nullptr || !ranges->IsArray()) {
-    co_return common::Unexpected{
-        Error{reply->status, 0, "pkranges response has no PartitionKeyRanges array", {}, 0}};
-  }
-  // The local server sends the id as a number; the service as a string.
-  auto text_of = [](const rapidjson::Value* value) -> std::string {
-    if (value == nullptr) return {};
-    if (value->IsString()) return std::string(value->GetString(), value->GetStringLength());
-    return common::to_json(*value);
-  };
-  std::vector<PartitionKeyRange> result;
-  for (const auto& range : ranges->GetArray()) {
-    PartitionKeyRange item{text_of(common::find_member(range, "id")),
-                           text_of(common::find_member(range, "minInclusive")),
-                           text_of(common::find_member(range, "maxExclusive")),
-                           {}};
-    if (const auto* parents = common::find_member(range, "parents");
-        parents && parents->IsArray()) {
-      for (const auto& parent : parents->GetArray()) item.parents.push_back(text_of(&parent));
-    }
-    result.push_back(std::move(item));
-  }
-  co_return result;
-}
-
-net::awaitable<Result<bool>> Client::create_database(std::string_view id) {
-  Call call{.operation = "create_database",
-            .verb = http::verb::post,
-            .resource_type = "dbs",
-            .resource_link = "",
-            .path_link = "dbs",
-            .body = resource_body(id)};
-  auto reply = co_await execute(std::move(call));
-  if (!reply) {
-    if (reply.error().is_conflict()) co_return false;
-    co_return common::Unexpected{std::move(reply.error())};
-  }
-  co_return true;
-}
-
-net::awaitable<Result<bool>> Client::create_container(std::string_view database,
-                                                      std::string_view id,
-                                                      std::string_view partition_key_path) {
-  const std::string database_link = "dbs/" + std::string(database);
-  Call call{.operation = "create_container",
-            .verb = http::verb::post,
-            .resource_type = "colls",
-            .resource_link = database_link,
-            .path_link = database_link + "/colls",
-            .body = resource_body(id, partition_key_path)};
-  auto reply = co_await execute(std::move(call));
-  if (!reply) {
-    if (reply.error().is_conflict()) co_return false;
-    co_return common::Unexpected{std::move(reply.error())};
-  }
-  co_return true;
 }
 
 }  // namespace backfilld::cosmos

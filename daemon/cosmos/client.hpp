@@ -75,6 +75,8 @@ class Client final : public DocumentStore {
                                                    std::string body) override;
   net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
       const ContainerRef& container) override;
+  net::awaitable<Result<PartitionKeyDefinition>> read_partition_key_definition(
+      const ContainerRef& container) override;
 
   /// Creates a database; false when it already existed.
   net::awaitable<Result<bool>> create_database(std::string_view id);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/cosmos/effective_partition_key.hpp"
 #include "daemon/cosmos/error.hpp"
 #include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/cosmos/types.hpp"
@@ -61,6 +62,14 @@ class DocumentStore {
   /// The container's partition key ranges (a scan or count can go range by range).
   virtual net::awaitable<Result<std::vector<PartitionKeyRange>>> read_partition_key_ranges(
       const ContainerRef& container) = 0;
+
+  /// How the container hashes its partition key (routes a document to its range by EPK). A
+  /// store that cannot say answers 400, and bulk writes then need a one-range container.
+  virtual net::awaitable<Result<PartitionKeyDefinition>> read_partition_key_definition(
+      const ContainerRef& container) {
+    (void)container;
+    co_return common::Unexpected{Error{400, 0, "this store does not read container definitions"}};
+  }
 };
 
 }  // namespace backfilld::cosmos

@@ -20,6 +20,11 @@ struct Error {
   bool is_precondition_failed() const { return status == 412; }
   bool is_not_found() const { return status == 404; }
   bool is_conflict() const { return status == 409; }
+  /// The partition key range a request was pinned to is gone: split (410/1002), completing a
+  /// split (1007) or a migration (1008). Re-read the ranges and route again.
+  bool is_range_gone() const {
+    return status == 410 && (substatus == 1002 || substatus == 1007 || substatus == 1008);
+  }
 };
 
 template <class T>

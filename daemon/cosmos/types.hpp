@@ -36,6 +36,10 @@ struct QueryRequest {
   int max_item_count = 100;
   std::string continuation = {};
   std::optional<std::string> partition_key_range_id = {};
+  /// With a range id: only the part [start_epk, end_epk) of the range (a range that merged
+  /// holds more than the scan it continues); empty: the whole range.
+  std::string start_epk = {};
+  std::string end_epk = {};
   std::optional<PartitionKey> partition_key = {};  ///< a single-partition query when set
 };
 

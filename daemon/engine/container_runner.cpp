@@ -3,15 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/common/json.hpp"
+#include "daemon/engine/prefetch.hpp"
 
 namespace backfilld::engine {
 namespace {
-
-using migrations::Mode;
-using migrations::Outcome;
-using migrations::TransformResult;
-
-constexpr rapidjson::SizeType kDocumentsBetweenYields = 64;
 
 std::string parameters_for(const std::optional<std::string>& product_id) {
   if (!product_id) return "[]";
@@ -60,66 +55,28 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
 }
 
 net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page(
-    std::string continuation) {
+    RangePosition position) {
   cosmos::QueryRequest request{
       .container = target_.container,
       .query =
           target_.product_id ? "SELECT * FROM c WHERE c.productId = @productId" : "SELECT * FROM c",
       .parameters_json = query_parameters_,
       .max_item_count = static_cast<int>(std::max<std::uint32_t>(1, settings_.batch_size)),
-      .continuation = std::move(continuation)};
+      .continuation = std::move(position.continuation)};
+  if (position.pinned()) {
+    request.partition_key_range_id = position.range_id;
+    if (position.partial) {
+      request.start_epk = position.min_inclusive;
+      request.end_epk = position.max_exclusive;
+    }
+  }
   co_return co_await store_.query_documents(request);
 }
 
-/// The next page, fetched in the background while the current one is written.
-class ContainerRunner::Prefetch {
- public:
-  explicit Prefetch(ContainerRunner& runner) : runner_(runner) {}
-
-  void start(net::any_io_executor executor, std::string continuation) {
-    running_ = true;
-    page_.reset();
-    done_.emplace(executor, net::steady_timer::time_point::max());
-    net::co_spawn(
-        executor,
-        [this, continuation = std::move(continuation)]() mutable -> net::awaitable<void> {
-          page_.emplace(co_await runner_.fetch_page(std::move(continuation)));
-        },
-        [this](std::exception_ptr error) {
-          failure_ = error;
-          running_ = false;
-          done_->cancel();
-        });
-  }
-
-  bool started() const { return done_.has_value(); }
-
-  /// Waits for the fetch to end (a run never leaves while one is in flight).
-  net::awaitable<void> drain() {
-    if (!running_) co_return;
-    boost::system::error_code done;
-    co_await done_->async_wait(net::redirect_error(net::use_awaitable, done));
-  }
-
-  /// The fetched page; the next start() begins another.
-  net::awaitable<cosmos::Result<cosmos::QueryPage>> take() {
-    co_await drain();
-    done_.reset();
-    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
-    co_return std::move(*page_);
-  }
-
- private:
-  ContainerRunner& runner_;
-  bool running_ = false;
-  std::optional<net::steady_timer> done_;
-  std::optional<cosmos::Result<cosmos::QueryPage>> page_;
-  std::exception_ptr failure_;
-};
-
 void ContainerRunner::wake() {
-  if (pacing_timer_) pacing_timer_->cancel();
+  for (common::Timer* timer : pacing_timers_) timer->cancel();
   retry_scope_.wake();
+  notify_supervisor();  // a changed rangeConcurrency starts or gives back scans
 }
 
 std::string ContainerRunner::waiting_reason() const {
@@ -134,8 +91,10 @@ net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
   request_unit_limiter_.spend(last_batch.request_charge, settings_.max_request_units_per_second,
                               spent);
   // The wait is recomputed whenever it is woken: a PATCH of either rate applies to what is owed
-  // now (raised: the wait ends sooner; lowered: it lasts longer), a pause or stop ends it.
-  while (!interrupted()) {
+  // now (raised: the wait ends sooner; lowered: it lasts longer), a pause or stop ends it. The
+  // limiters are the run's: every range's scan pays into them and waits on them.
+  std::unique_ptr<common::Timer> timer;
+  while (!interrupted() && !outcome_) {
     const auto now = clock_.monotonic_now();
     const auto document_wait = document_limiter_.wait(settings_.max_documents_per_second, now);
     const auto request_unit_wait =
@@ -146,131 +105,49 @@ net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
         document_wait >= request_unit_wait
             ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
             : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
-    if (!pacing_timer_) pacing_timer_ = clock_.make_timer(co_await net::this_coro::executor);
-    const auto deadline = now + wait;
-    const boost::system::error_code woken = co_await pacing_timer_->wait_until(deadline);
+    if (!timer) timer = clock_.make_timer(co_await net::this_coro::executor);
+    pacing_timers_.insert(timer.get());
+    const boost::system::error_code woken = co_await timer->wait_until(now + wait);
+    pacing_timers_.erase(timer.get());
     if (woken != net::error::operation_aborted) break;  // waited in full
     ++pacing_waits_cut_;
   }
-  waiting_reason_.clear();
+  if (pacing_timers_.empty()) waiting_reason_.clear();
 }
 
 net::awaitable<RunOutcome> ContainerRunner::run() {
   started_ = clock_.monotonic_now();
   scanned_at_start_ = progress_.counts.scanned;
-  Prefetch prefetch(*this);
-  std::exception_ptr failure;
-  RunOutcome outcome;
-  try {
-    outcome = co_await run_pages(prefetch);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  co_await prefetch.drain();
-  if (failure) std::rethrow_exception(failure);
-  co_return outcome;
-}
-
-net::awaitable<RunOutcome> ContainerRunner::run_pages(Prefetch& prefetch) {
   const auto executor = co_await net::this_coro::executor;
-  while (!progress_.finished) {
-    if (hooks_.before_batch && !co_await hooks_.before_batch()) {
-      co_return RunOutcome{RunStatus::kStopped, "stopped by operator"};
-    }
-    const auto batch_started = clock_.monotonic_now();
-    // Hoisted: g++ 12 miscompiles temporaries and conditionals inside co_await expressions.
-    if (!prefetch.started()) prefetch.start(executor, progress_.continuation);
-    auto page = co_await prefetch.take();
-    if (!page) {
-      const auto cause = cosmos::retry_cause(page.error().status);
-      if (!cause) {
-        co_return RunOutcome{RunStatus::kFailed, "query failed: " + cosmos::describe(page.error())};
-      }
-      // Throttled or unavailable (a store that does not wait itself, or a scope that gave up):
-      // wait and read the page again; never a failure.
-      // The server's hint when it gave one, else 100 ms doubling per failed read; 5 s at most.
-      const auto delay =
-          std::min(std::chrono::milliseconds(5'000),
-                   page.error().retry_after > std::chrono::milliseconds::zero()
-                       ? page.error().retry_after
-                       : std::chrono::milliseconds(100) * (1 << std::min(failed_queries_, 6)));
-      ++failed_queries_;
-      if (!co_await retry_scope_.wait(delay, *cause, page.error().status, "query")) {
-        co_return RunOutcome{RunStatus::kStopped, "interrupted while the query was retried: " +
-                                                      cosmos::describe(page.error())};
-      }
-      continue;
-    }
-    failed_queries_ = 0;
-    if (!page->continuation.empty()) prefetch.start(executor, page->continuation);
-
-    // Classify the whole page first: a page that crosses a stop criterion is not written.
-    rapidjson::Value& documents = page->documents();
-    auto& allocator = page->body.GetAllocator();
-    BatchReport report{Counts(transform_.fields().size()), 0, page->request_charge, {}};
-    std::vector<PendingWrite> writes;
-    for (rapidjson::SizeType i = 0; i < documents.Size(); ++i) {
-      // A page of 1,000 takes milliseconds: let the control plane and other jobs in between.
-      if (i % kDocumentsBetweenYields == kDocumentsBetweenYields - 1) {
-        co_await net::post(executor, net::use_awaitable);
-      }
-      TransformResult result = transform_.apply(documents[i], allocator, target_.mode);
-      if (result.outcome == Outcome::kError) {
-        spdlog::warn("{}: document {} left untouched: {}", target_.job_label, id_of(documents[i]),
-                     result.detail);
-      }
-      if (result.outcome != Outcome::kRewritten || target_.mode != Mode::kLive) {
-        report.counts.add(result);
-      } else if (auto write = prepare_write(documents[i], result)) {
-        writes.push_back(std::move(*write));
-      } else {
-        report.counts.add_write_failure(result);
-      }
-    }
-    Counts tentative = progress_.counts;
-    tentative += report.counts;
-    if (std::string crossed = tentative.crossed(target_.stop); !crossed.empty()) {
-      observed_ = tentative;
-      co_return RunOutcome{RunStatus::kFailed, "stop criterion: " + crossed};
-    }
-
-    WriteStats stats;
-    if (!co_await writer_.write_all(writes, stats, inflight_writes_)) {
-      // Interrupted while writes waited out throttling: the batch is not counted nor
-      // checkpointed; a resumed run starts again from the last checkpoint.
-      co_return RunOutcome{RunStatus::kStopped,
-                           "interrupted while writes waited out throttling; resumes from the "
-                           "last checkpoint"};
-    }
-    for (const PendingWrite& write : writes) {
-      if (write.state == PendingWrite::State::kFailed) {
-        report.counts.add_write_failure(write.result);
-      } else {
-        report.counts.add(write.result);
-      }
-    }
-    report.conflicts = stats.conflicts;
-    report.request_charge += stats.request_charge;
-
-    // Every write of the batch is acknowledged or failed for good: the batch is done.
-    progress_.counts += report.counts;
-    progress_.continuation = page->continuation;
-    progress_.finished = page->continuation.empty();
-    ++progress_.batches;
-    observed_ = progress_.counts;
-    report.elapsed = clock_.monotonic_now() - batch_started;
-    log_batch(report);
-    if (hooks_.after_batch) hooks_.after_batch(progress_, report);
-    if (std::string crossed = progress_.counts.crossed(target_.stop); !crossed.empty()) {
-      co_return RunOutcome{RunStatus::kFailed, "stop criterion: " + crossed};
-    }
-    if (!progress_.finished) co_await pace(report);
+  supervisor_signal_.emplace(executor, net::steady_timer::time_point::max());
+  hold_signal_.emplace(executor, net::steady_timer::time_point::max());
+  if (!progress_.finished && !co_await plan_ranges()) {
+    co_return RunOutcome{RunStatus::kStopped, "interrupted while reading the partition key ranges"};
   }
-  co_return RunOutcome{RunStatus::kSucceeded, {}};
+  co_return co_await supervise();
 }
 
-std::optional<PendingWrite> ContainerRunner::prepare_write(const rapidjson::Value& document,
-                                                           TransformResult result) const {
+net::awaitable<bool> ContainerRunner::plan_ranges() {
+  if (!progress_.ranges.empty()) co_return true;
+  auto ranges = co_await store_.read_partition_key_ranges(target_.container);
+  if (ranges && !ranges->empty()) {
+    progress_.ranges = initial_positions(*ranges);
+    spdlog::info("{}: {} partition key ranges, {} scanned at once", target_.job_label,
+                 ranges->size(),
+                 std::min<std::size_t>(ranges->size(), settings_.range_concurrency));
+    co_return true;
+  }
+  if (!ranges && cosmos::retry_cause(ranges.error().status) && interrupted()) co_return false;
+  // The store cannot list ranges: the whole container as one cross-partition query.
+  spdlog::warn("{}: {}; scanning the container as one cross-partition query", target_.job_label,
+               ranges ? "no partition key ranges listed"
+                      : "partition key ranges unknown: " + cosmos::describe(ranges.error()));
+  progress_.ranges = {RangePosition{}};
+  co_return true;
+}
+
+std::optional<PendingWrite> ContainerRunner::prepare_write(
+    const rapidjson::Value& document, migrations::TransformResult result) const {
   const std::string_view id = id_of(document);
   const rapidjson::Value* key_value = partition_key_pointer_.Get(document);
   if (id.empty() || key_value == nullptr) {
@@ -300,14 +177,15 @@ void ContainerRunner::log_batch(const BatchReport& report) const {
   const double rate =
       seconds > 0 ? static_cast<double>(counts.scanned - scanned_at_start_) / seconds : 0.0;
   spdlog::info(
-      "{}: batch {} ({} docs, {:.0f} ms{}) scanned={} {}={} skipped={} errors={} "
+      "{}: batch {}{} ({} docs, {:.0f} ms{}) scanned={} {}={} skipped={} errors={} "
       "ownerMismatch={} missingPartitionKey={} rate={:.0f} docs/s{}",
-      target_.job_label, progress_.batches, report.counts.scanned,
-      std::chrono::duration<double, std::milli>(report.elapsed).count(),
+      target_.job_label, progress_.batches,
+      report.range_id.empty() ? "" : fmt::format(" range {}", report.range_id),
+      report.counts.scanned, std::chrono::duration<double, std::milli>(report.elapsed).count(),
       report.conflicts > 0 ? fmt::format(", {} conflicts re-read", report.conflicts) : "",
       counts.scanned, target_.rewritten_name, counts.rewritten, counts.skipped, counts.errors,
       counts.owner_mismatch, counts.missing_partition_key, rate,
-      target_.mode == Mode::kDryRun ? " (dry run)" : "");
+      target_.mode == migrations::Mode::kDryRun ? " (dry run)" : "");
 }
 
 }  // namespace backfilld::engine

@@ -1,8 +1,10 @@
 #pragma once
 /// Runs one migration over one container: page through it, transform each document, write the
-/// rewritten ones back conditionally, count, enforce stop criteria, report every batch. The next
-/// page is fetched while the current one is written; a batch is reported (and checkpointed)
-/// only once every write of it has completed.
+/// rewritten ones back conditionally, count, enforce stop criteria, report every batch. The
+/// container's partition key ranges are scanned in parallel (`range_concurrency` at once), each
+/// with its own continuation; a range that splits is followed into its children. In each range
+/// the next page is fetched while the current one is written; a batch is reported (and
+/// checkpointed) only once every write of it has completed.
 #include <rapidjson/pointer.h>
 
 #include <chrono>
@@ -10,7 +12,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/document_store.hpp"
@@ -18,6 +22,7 @@
 #include "daemon/engine/clock.hpp"
 #include "daemon/engine/counts.hpp"
 #include "daemon/engine/document_writer.hpp"
+#include "daemon/engine/range_positions.hpp"
 #include "daemon/engine/rate_limiter.hpp"
 #include "daemon/engine/run_settings.hpp"
 #include "migrations/manifest.hpp"
@@ -28,13 +33,15 @@ namespace backfilld::engine {
 /// Where a run is: what a checkpoint persists.
 struct Progress {
   Counts counts;
-  std::string continuation;  ///< of the next page; empty with batches == 0 means "from the start"
-  std::uint64_t batches = 0;
-  bool finished = false;  ///< the last page has been processed
+  /// Every range's position; empty until the run has read the container's ranges.
+  std::vector<RangePosition> ranges;
+  std::uint64_t batches = 0;  ///< of all ranges
+  bool finished = false;      ///< every range's last page has been processed
 };
 
 /// What one batch did, for logs and metrics.
 struct BatchReport {
+  std::string range_id;         ///< the range the batch's page came from ("": cross-partition)
   Counts counts;                ///< this batch only
   std::uint64_t conflicts = 0;  ///< 412s resolved by re-reading
   double request_charge = 0;    ///< RU of the batch's query, writes and re-reads
@@ -49,7 +56,8 @@ struct RunOutcome {
 };
 
 struct RunHooks {
-  /// Awaited before each batch: a paused job waits here; false stops the run.
+  /// Awaited before the first batch, and whenever every range's scan has stopped between
+  /// batches because the run was interrupted: a paused job waits here; false stops the run.
   std::function<net::awaitable<bool>()> before_batch;
   /// Called after each batch whose writes have all completed: checkpoint, metrics.
   std::function<void(const Progress&, const BatchReport&)> after_batch;
@@ -95,6 +103,8 @@ class ContainerRunner {
   cosmos::DocumentStore& store() { return store_; }
   /// Documents in write requests in flight right now.
   std::size_t inflight_writes() const { return inflight_writes_; }
+  /// The keys (RangePosition::key) of the ranges being scanned right now.
+  const std::set<std::string>& active_ranges() const { return claimed_; }
   /// Ends the waits in progress: a pacing wait recomputes with the knobs as they are now (a
   /// PATCH applies within the batch), and ends, like every retry wait, once interrupted.
   void wake();
@@ -105,8 +115,27 @@ class ContainerRunner {
 
  private:
   class Prefetch;
-  net::awaitable<RunOutcome> run_pages(Prefetch& prefetch);
-  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page(std::string continuation);
+  /// Reads the container's ranges when the run starts from the beginning.
+  net::awaitable<bool> plan_ranges();
+  /// Starts range scans up to range_concurrency, holds them for a pause, waits for them all.
+  net::awaitable<RunOutcome> supervise();
+  void launch_scans(const net::any_io_executor& executor);
+  /// One range's scan, batch after batch, until it is done, given back or the run ends.
+  net::awaitable<void> scan_range(std::string key);
+  /// Transforms, writes and reports one page of the range `key`; false when the run ends.
+  net::awaitable<bool> process_page(const std::string& key,
+                                    cosmos::QueryPage& page,
+                                    std::chrono::steady_clock::time_point batch_started);
+  /// After the range of `key` answered "gone": its children replace it (the new key the scan
+  /// goes on with), or, when the split is not listed yet, the same key after a wait; empty when
+  /// the run ends.
+  net::awaitable<std::string> follow_split(const std::string& key, const cosmos::Error& gone);
+  /// A range scan waits here while the run is interrupted; false: the run stops.
+  net::awaitable<bool> hold();
+  RangePosition* find_position(const std::string& key);
+  void end(RunOutcome outcome);
+  void notify_supervisor();
+  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page(RangePosition position);
   /// The write of one rewritten document, or nullopt (logged) when it has no id or key.
   std::optional<PendingWrite> prepare_write(const rapidjson::Value& document,
                                             migrations::TransformResult result) const;
@@ -132,11 +161,19 @@ class ContainerRunner {
   std::string query_parameters_;
   RateLimiter document_limiter_;
   RateLimiter request_unit_limiter_;
-  std::unique_ptr<common::Timer> pacing_timer_;
+  std::set<common::Timer*> pacing_timers_;  ///< of the pacing waits in progress
   std::string waiting_reason_;
   std::uint64_t pacing_waits_cut_ = 0;
-  int failed_queries_ = 0;  ///< consecutive pages that met a retryable answer
   std::size_t inflight_writes_ = 0;
+  /// The parallel scans: which ranges are claimed, how many run and how many are held.
+  std::set<std::string> claimed_;
+  std::size_t active_ = 0;
+  std::size_t held_ = 0;
+  std::uint64_t hold_generation_ = 0;  ///< advanced when held scans are released
+  bool hold_result_ = true;            ///< what the release said: go on (true) or stop
+  std::optional<RunOutcome> outcome_;  ///< set once the run ends: scans finish their batch
+  std::optional<net::steady_timer> supervisor_signal_;
+  std::optional<net::steady_timer> hold_signal_;
   std::chrono::steady_clock::time_point started_{};
   std::uint64_t scanned_at_start_ = 0;
 };

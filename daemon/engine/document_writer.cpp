@@ -66,6 +66,7 @@ struct DocumentWriter::Backoff {
 /// One request of a round: a single PUT or a batch of up to 100 operations.
 struct DocumentWriter::Request {
   std::optional<cosmos::BatchKind> kind;  ///< empty: a single PUT
+  std::string range_id;                   ///< bulk: the range every member falls into
   std::vector<std::size_t> members;       ///< indices into the page's writes
 };
 
@@ -82,62 +83,90 @@ DocumentWriter::DocumentWriter(cosmos::DocumentStore& store,
       job_label_(job_label),
       retry_scope_(retry_scope) {}
 
-net::awaitable<void> DocumentWriter::resolve_partition_key_range() {
-  if (range_resolved_) co_return;
-  range_resolved_ = true;
+net::awaitable<void> DocumentWriter::resolve_routing() {
+  if (routing_resolved_) co_return;
+  routing_resolved_ = true;
+  ranges_.clear();
   auto ranges = co_await store_.read_partition_key_ranges(container_);
-  if (ranges && ranges->size() == 1) {
-    only_range_ = ranges->front().id;
-  } else {
-    // Mapping a value to one of several ranges needs the effective partition key hash, which
-    // this client does not compute: bulk falls back to batches per partition key value.
-    spdlog::info("{}: {}; bulk writes fall back to batches per partition key value", job_label_,
-                 ranges ? fmt::format("{} partition key ranges", ranges->size())
-                        : "partition key ranges unknown: " + cosmos::describe(ranges.error()));
+  if (!ranges || ranges->empty()) {
+    spdlog::info(
+        "{}: partition key ranges unknown ({}); bulk writes fall back to batches per "
+        "partition key value",
+        job_label_, ranges ? "none listed" : cosmos::describe(ranges.error()));
+    co_return;
   }
+  ranges_ = std::move(*ranges);
+  if (ranges_.size() == 1 || definition_) co_return;
+  // Several ranges: a document's range follows from its partition key's EPK hash, which
+  // depends on the container's hash version.
+  auto definition = co_await store_.read_partition_key_definition(container_);
+  if (definition) {
+    definition_ = *definition;
+  } else {
+    spdlog::info(
+        "{}: {} partition key ranges but the container's hash is unknown ({}); bulk "
+        "writes fall back to batches per partition key value",
+        job_label_, ranges_.size(), cosmos::describe(definition.error()));
+  }
+}
+
+std::optional<std::string> DocumentWriter::range_of(const PendingWrite& write) const {
+  if (ranges_.size() == 1) return ranges_.front().id;
+  if (ranges_.empty() || !definition_) return std::nullopt;
+  auto epk = cosmos::effective_partition_key(*definition_, write.operation.key);
+  if (!epk) return std::nullopt;
+  const cosmos::PartitionKeyRange* range = cosmos::find_range(ranges_, *epk);
+  if (range == nullptr) return std::nullopt;
+  return range->id;
 }
 
 std::vector<DocumentWriter::Request> DocumentWriter::plan(
     const std::vector<PendingWrite>& writes) const {
   std::vector<Request> requests;
   const WriteMode mode = settings_.write_mode;
-  const bool bulk = (mode == WriteMode::kBulk || mode == WriteMode::kAuto) && only_range_;
-  std::map<std::string_view, std::vector<std::size_t>> by_key;  // ordered: a stable plan
-  std::vector<std::size_t> grouped;
+  const bool bulk = mode == WriteMode::kBulk || mode == WriteMode::kAuto;
+  // Ordered maps: a stable plan.
+  std::map<std::string_view, std::vector<std::size_t>> by_key;
+  std::map<std::string, std::vector<std::size_t>> by_range;
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const PendingWrite& write = writes[i];
     if (write.state != PendingWrite::State::kPending) continue;
+    std::optional<std::string> range;
     if (mode == WriteMode::kSingle || write.alone) {
-      requests.push_back(Request{std::nullopt, {i}});
-    } else if (bulk) {
-      grouped.push_back(i);
+      requests.push_back(Request{std::nullopt, {}, {i}});
+    } else if (bulk && (range = range_of(write))) {
+      by_range[*range].push_back(i);
     } else {
       by_key[write.operation.key.header].push_back(i);
     }
   }
-  auto add_chunks = [&](const std::vector<std::size_t>& members, cosmos::BatchKind kind) {
+  auto add_chunks = [&](const std::vector<std::size_t>& members, cosmos::BatchKind kind,
+                        const std::string& range) {
     for (std::size_t start = 0; start < members.size(); start += cosmos::kMaxBatchOperations) {
       const std::size_t end = std::min(members.size(), start + cosmos::kMaxBatchOperations);
       Request request{kind,
+                      range,
                       {members.begin() + static_cast<std::ptrdiff_t>(start),
                        members.begin() + static_cast<std::ptrdiff_t>(end)}};
       if (request.members.size() == 1) request.kind.reset();
       requests.push_back(std::move(request));
     }
   };
-  add_chunks(grouped, cosmos::BatchKind::kBulk);
-  for (const auto& [key, members] : by_key) add_chunks(members, cosmos::BatchKind::kAtomic);
+  for (const auto& [range, members] : by_range) {
+    add_chunks(members, cosmos::BatchKind::kBulk, range);
+  }
+  for (const auto& [key, members] : by_key) add_chunks(members, cosmos::BatchKind::kAtomic, {});
   return requests;
 }
 
 net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes,
                                                WriteStats& stats,
                                                std::size_t& inflight) {
-  if (settings_.write_mode == WriteMode::kAuto || settings_.write_mode == WriteMode::kBulk) {
-    co_await resolve_partition_key_range();
-  }
+  const bool bulk =
+      settings_.write_mode == WriteMode::kAuto || settings_.write_mode == WriteMode::kBulk;
   int throttled_rounds = 0;
   for (;;) {
+    if (bulk) co_await resolve_routing();
     const std::vector<Request> requests = plan(writes);
     if (requests.empty()) co_return true;
     Backoff backoff{.rounds = throttled_rounds};
@@ -200,14 +229,16 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
   cosmos::BatchRequest batch{.container = container_,
                              .kind = *request.kind,
                              .key = writes[request.members.front()].operation.key,
-                             .partition_key_range_id = only_range_.value_or(""),
+                             .partition_key_range_id = request.range_id,
                              .operations = {}};
   batch.operations.reserve(request.members.size());
   for (std::size_t i : request.members) batch.operations.push_back(&writes[i].operation);
   auto response = co_await store_.execute_batch(batch);
   if (!response) {
     stats.request_charge += response.error().request_charge;
-    // Throttled or unavailable as a whole: the same batch goes again after the wait. Only a
+    // The range split (bulk batches are pinned to one): routed again after the wait.
+    if (response.error().is_range_gone()) routing_changed();
+    // Throttled, unavailable or its range gone: the same writes go again after the wait. Only a
     // request the store refuses as a batch is split into single writes.
     if (backoff.add(response.error().status, response.error().retry_after)) co_return;
     spdlog::warn("{}: batch of {} documents refused ({}); they go as single writes", job_label_,

@@ -60,10 +60,17 @@ class DocumentWriter {
                                  WriteStats& stats,
                                  std::size_t& inflight);
 
+  /// The container's ranges changed (a split): bulk routing reads them again before its next
+  /// round.
+  void routing_changed() { routing_resolved_ = false; }
+
  private:
   struct Request;
   struct Backoff;
-  net::awaitable<void> resolve_partition_key_range();
+  /// Reads the ranges and the container's hash definition, once per change of the ranges.
+  net::awaitable<void> resolve_routing();
+  /// The range a write goes to in bulk mode, or nullopt (it goes by partition key value).
+  std::optional<std::string> range_of(const PendingWrite& write) const;
   std::vector<Request> plan(const std::vector<PendingWrite>& writes) const;
   net::awaitable<void> write_single(PendingWrite& write, WriteStats& stats, Backoff& backoff);
   net::awaitable<void> write_batch(const Request& request,
@@ -80,8 +87,10 @@ class DocumentWriter {
   const RunSettings& settings_;
   std::string job_label_;
   cosmos::RetryScope& retry_scope_;
-  bool range_resolved_ = false;
-  std::optional<std::string> only_range_;  ///< the range id when the container has just one
+  bool routing_resolved_ = false;
+  /// Bulk routing: the ranges, and how a partition key hashes to one (unknown: by value).
+  std::vector<cosmos::PartitionKeyRange> ranges_;
+  std::optional<cosmos::PartitionKeyDefinition> definition_;
 };
 
 }  // namespace backfilld::engine

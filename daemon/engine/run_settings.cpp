@@ -39,6 +39,11 @@ common::Result<void> validate(const KnobPatch& patch) {
     return invalid("writeConcurrency",
                    "must be an integer from 1 to " + std::to_string(kMaxWriteConcurrency));
   }
+  if (patch.range_concurrency &&
+      (*patch.range_concurrency < 1 || *patch.range_concurrency > kMaxRangeConcurrency)) {
+    return invalid("rangeConcurrency",
+                   "must be an integer from 1 to " + std::to_string(kMaxRangeConcurrency));
+  }
   for (const auto& [field, rate] :
        {std::pair{"maxDocumentsPerSecond", patch.max_documents_per_second},
         std::pair{"maxRequestUnitsPerSecond", patch.max_request_units_per_second}}) {
@@ -50,9 +55,9 @@ common::Result<void> validate(const KnobPatch& patch) {
 }
 
 common::Result<void> validate(const RunSettings& settings) {
-  return validate(KnobPatch{settings.batch_size, settings.write_concurrency,
-                            settings.max_documents_per_second,
-                            settings.max_request_units_per_second, settings.write_mode});
+  return validate(KnobPatch{
+      settings.batch_size, settings.write_concurrency, settings.max_documents_per_second,
+      settings.max_request_units_per_second, settings.write_mode, settings.range_concurrency});
 }
 
 RunSettings apply(RunSettings settings, const KnobPatch& patch) {
@@ -65,6 +70,7 @@ RunSettings apply(RunSettings settings, const KnobPatch& patch) {
     settings.max_request_units_per_second = *patch.max_request_units_per_second;
   }
   if (patch.write_mode) settings.write_mode = *patch.write_mode;
+  if (patch.range_concurrency) settings.range_concurrency = *patch.range_concurrency;
   return settings;
 }
 

@@ -10,7 +10,7 @@ namespace backfilld::engine {
 
 /// How rewritten documents go back to the store; every mode keeps per-document If-Match.
 enum class WriteMode {
-  kAuto,    ///< bulk when the container has one partition key range, else batch
+  kAuto,    ///< bulk when documents can be routed to their range (by EPK), else batch
   kBatch,   ///< transactional batches per partition key value; a lone document goes single
   kBulk,    ///< non-atomic batches per partition key range, as the SDKs' bulk mode sends them
   kSingle,  ///< one conditional PUT per document
@@ -24,10 +24,12 @@ std::optional<WriteMode> parse_write_mode(std::string_view text);
 /// them through validate() below.
 inline constexpr std::uint32_t kMaxBatchSize = 1000;
 inline constexpr std::uint32_t kMaxWriteConcurrency = 256;
+inline constexpr std::uint32_t kMaxRangeConcurrency = 64;
 
 struct RunSettings {
   std::uint32_t batch_size = 50;            ///< documents per query page
   std::uint32_t write_concurrency = 16;     ///< concurrent write requests within a batch
+  std::uint32_t range_concurrency = 4;      ///< partition key ranges scanned at once
   int max_conflict_retries = 5;             ///< 412 re-read rounds before a document is an error
   double max_documents_per_second = 0;      ///< 0: unlimited
   double max_request_units_per_second = 0;  ///< 0: unlimited
@@ -42,6 +44,7 @@ struct KnobPatch {
   std::optional<double> max_documents_per_second = {};
   std::optional<double> max_request_units_per_second = {};
   std::optional<WriteMode> write_mode = {};
+  std::optional<std::uint32_t> range_concurrency = {};
 };
 
 /// The one check of knob ranges. The error (code invalid_request) names the field as the API

@@ -27,7 +27,37 @@ rapidjson::Value knobs_json(const engine::RunSettings& knobs, Allocator& allocat
   json.AddMember("maxDocumentsPerSecond", knobs.max_documents_per_second, allocator);
   json.AddMember("maxRequestUnitsPerSecond", knobs.max_request_units_per_second, allocator);
   json.AddMember("writeMode", text(engine::to_string(knobs.write_mode), allocator), allocator);
+  json.AddMember("rangeConcurrency", knobs.range_concurrency, allocator);
   return json;
+}
+
+/// One range's position: everything in a checkpoint; without the continuation in a status.
+rapidjson::Value range_json(const engine::RangePosition& position,
+                            bool checkpoint,
+                            Allocator& allocator) {
+  rapidjson::Value json(rapidjson::kObjectType);
+  json.AddMember("id", text(position.range_id, allocator), allocator);
+  json.AddMember("minInclusive", text(position.min_inclusive, allocator), allocator);
+  json.AddMember("maxExclusive", text(position.max_exclusive, allocator), allocator);
+  if (checkpoint) json.AddMember("continuation", text(position.continuation, allocator), allocator);
+  json.AddMember("finished", position.finished, allocator);
+  json.AddMember("scanned", position.scanned, allocator);
+  json.AddMember("batches", position.batches, allocator);
+  if (position.partial) json.AddMember("partial", true, allocator);
+  if (!position.split_into.empty()) {
+    rapidjson::Value children(rapidjson::kArrayType);
+    for (const std::string& id : position.split_into)
+      children.PushBack(text(id, allocator), allocator);
+    json.AddMember("splitInto", children, allocator);
+  }
+  return json;
+}
+
+/// Whether `value` can go back to Cosmos as a header: a control character (CR, LF) would split
+/// the request.
+bool header_safe(std::string_view value) {
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 rapidjson::Value counts_json(const Job& job, const engine::Counts& counts, Allocator& allocator) {
@@ -111,7 +141,11 @@ std::string to_state_json(const Job& job) {
   json.AddMember("stoppedBy", text(job.stopped_by, allocator), allocator);
   json.AddMember("knobs", knobs_json(job.knobs, allocator), allocator);
   rapidjson::Value checkpoint(rapidjson::kObjectType);
-  checkpoint.AddMember("continuation", text(job.progress.continuation, allocator), allocator);
+  rapidjson::Value ranges(rapidjson::kArrayType);
+  for (const engine::RangePosition& position : job.progress.ranges) {
+    ranges.PushBack(range_json(position, true, allocator), allocator);
+  }
+  checkpoint.AddMember("ranges", ranges, allocator);
   checkpoint.AddMember("batches", job.progress.batches, allocator);
   checkpoint.AddMember("finished", job.progress.finished, allocator);
   checkpoint.AddMember("counts", counts_json(job, job.progress.counts, allocator), allocator);
@@ -162,9 +196,14 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   job.reason = read.string("reason");
   job.stopped_by = read.string("stoppedBy");
 
-  Reader knobs(read.object("knobs"));
+  const rapidjson::Value& read_knobs = read.object("knobs");
+  Reader knobs(read_knobs);
   job.knobs.batch_size = static_cast<std::uint32_t>(knobs.uint("batchSize"));
   job.knobs.write_concurrency = static_cast<std::uint32_t>(knobs.uint("writeConcurrency"));
+  // State files written before ranges were scanned in parallel have none: the default.
+  if (common::find_member(read_knobs, "rangeConcurrency") != nullptr) {
+    job.knobs.range_concurrency = static_cast<std::uint32_t>(knobs.uint("rangeConcurrency"));
+  }
   job.knobs.max_documents_per_second = knobs.number("maxDocumentsPerSecond");
   job.knobs.max_request_units_per_second = knobs.number("maxRequestUnitsPerSecond");
   // State files written before writeMode existed have none: auto.
@@ -178,14 +217,48 @@ common::Result<Job> from_state_json(std::string_view state_text) {
 
   const rapidjson::Value& checkpoint_json = read.object("checkpoint");
   Reader checkpoint(checkpoint_json);
-  job.progress.continuation = checkpoint.string("continuation");
-  // It goes back to Cosmos as the x-ms-continuation header: a control character (CR, LF) would
-  // split the request.
-  if (std::any_of(job.progress.continuation.begin(), job.progress.continuation.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    checkpoint.problem("continuation", "must not hold control characters");
-  }
   job.progress.batches = checkpoint.uint("batches");
+  if (const rapidjson::Value* ranges = common::find_member(checkpoint_json, "ranges")) {
+    static const rapidjson::Value kNone(rapidjson::kArrayType);
+    if (!ranges->IsArray()) checkpoint.problem("ranges", "must be an array");
+    for (const rapidjson::Value& item : (ranges->IsArray() ? *ranges : kNone).GetArray()) {
+      if (!item.IsObject()) {
+        checkpoint.problem("ranges", "must hold objects");
+        break;
+      }
+      Reader range(item);
+      engine::RangePosition position;
+      position.range_id = range.string("id");
+      position.min_inclusive = range.string("minInclusive");
+      position.max_exclusive = range.string("maxExclusive");
+      position.continuation = range.string("continuation");
+      position.finished = range.boolean("finished");
+      position.scanned = range.uint("scanned");
+      position.batches = range.uint("batches");
+      if (const rapidjson::Value* partial = common::find_member(item, "partial")) {
+        position.partial = partial->IsBool() && partial->GetBool();
+      }
+      if (const rapidjson::Value* children = common::find_member(item, "splitInto");
+          children != nullptr && children->IsArray()) {
+        for (const auto& child : children->GetArray()) {
+          if (child.IsString()) position.split_into.emplace_back(child.GetString());
+        }
+      }
+      for (std::string_view value :
+           {std::string_view(position.continuation), std::string_view(position.range_id),
+            std::string_view(position.min_inclusive), std::string_view(position.max_exclusive)}) {
+        if (!header_safe(value)) range.problem("continuation", "must not hold control characters");
+      }
+      if (!range.error().empty()) checkpoint.problem("ranges: " + range.error());
+      job.progress.ranges.push_back(std::move(position));
+    }
+  } else if (std::string continuation = checkpoint.string("continuation"); !continuation.empty()) {
+    // A checkpoint from before range scans: its cross-partition query goes on as it was.
+    if (!header_safe(continuation)) {
+      checkpoint.problem("continuation", "must not hold control characters");
+    }
+    job.progress.ranges.emplace_back().continuation = std::move(continuation);
+  }
   job.progress.finished = checkpoint.boolean("finished");
   job.progress.counts = engine::counts_from_json(checkpoint.object("counts"), job.counted_fields(),
                                                  job.rewritten_name(), job.left_name());
@@ -250,6 +323,13 @@ void to_status_json(const Job& job,
     progress.AddMember("estimatedTotal", rapidjson::Value(), allocator);
     progress.AddMember("ratio", rapidjson::Value(), allocator);
   }
+  rapidjson::Value ranges(rapidjson::kArrayType);
+  for (const engine::RangePosition& position : live.ranges) {
+    rapidjson::Value item = range_json(position, false, allocator);
+    item.AddMember("active", live.active_ranges.contains(position.key()), allocator);
+    ranges.PushBack(item, allocator);
+  }
+  progress.AddMember("ranges", ranges, allocator);
   out.AddMember("progress", progress, allocator);
   out.AddMember("ratePerSecond", live.rate_per_second, allocator);
   out.AddMember("etaSeconds",

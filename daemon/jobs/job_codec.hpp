@@ -4,7 +4,9 @@
 #include <rapidjson/document.h>
 
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "daemon/common/result.hpp"
 #include "daemon/jobs/job.hpp"
@@ -32,6 +34,8 @@ struct JobLive {
   std::size_t inflight_writes = 0;
   bool pause_requested = false;
   bool stop_requested = false;
+  std::set<std::string> active_ranges;        ///< keys of the ranges being scanned right now
+  std::vector<engine::RangePosition> ranges;  ///< every range's position as of now
 };
 
 /// GET /v1/jobs/{id}: state, counts per field, progress, rate, ETA, waiting reason, knobs.

@@ -91,11 +91,11 @@ common::Result<void> JobManager::patch(std::string_view id,
   JobRun& rt = entry->run;
   rt.wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
-      "job {}: knobs changed by {}: batchSize={} writeConcurrency={} "
+      "job {}: knobs changed by {}: batchSize={} writeConcurrency={} rangeConcurrency={} "
       "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
       job->id, by, job->knobs.batch_size, job->knobs.write_concurrency,
-      job->knobs.max_documents_per_second, job->knobs.max_request_units_per_second,
-      engine::to_string(job->knobs.write_mode));
+      job->knobs.range_concurrency, job->knobs.max_documents_per_second,
+      job->knobs.max_request_units_per_second, engine::to_string(job->knobs.write_mode));
   return {};
 }
 
@@ -115,6 +115,8 @@ JobLive JobManager::live(const Job& job) const {
   if (rt != nullptr && rt->runner != nullptr) {
     live.observed = rt->runner->observed();
     live.inflight_writes = rt->runner->inflight_writes();
+    live.active_ranges = rt->runner->active_ranges();
+    live.ranges = rt->runner->progress().ranges;
     const double seconds =
         std::chrono::duration<double>(clock_.monotonic_now() - rt->run_started).count();
     if (seconds > 0) {
@@ -128,8 +130,10 @@ JobLive JobManager::live(const Job& job) const {
     }
   } else if (rt != nullptr && rt->observed) {
     live.observed = *rt->observed;
+    live.ranges = job.progress.ranges;
   } else {
     live.observed = job.progress.counts;
+    live.ranges = job.progress.ranges;
   }
   live.pause_requested = job.pause_requested;
   if (rt != nullptr) live.stop_requested = rt->stop_requested;

@@ -11,6 +11,7 @@
 
 #include "daemon/common/json.hpp"
 #include "daemon/cosmos/document_store.hpp"
+#include "tests/support/fake_ranges.hpp"
 
 namespace backfilld::testing {
 
@@ -45,25 +46,46 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     ++queries;
     last_query = request;
     if (auto error = throttled_answer("query")) co_return common::Unexpected{std::move(*error)};
+    // A query pinned to a range sees only the documents whose EPK lies in it (or in the part
+    // x-ms-start-epk/x-ms-end-epk name); a range that split answers 410/1002.
+    std::string min;
+    std::string max = "FF";
+    if (request.partition_key_range_id) {
+      ++pinned_queries[*request.partition_key_range_id];
+      const cosmos::PartitionKeyRange* range = ranges.find(*request.partition_key_range_id);
+      if (range == nullptr) {
+        co_return common::Unexpected{cosmos::Error{410, 1002, "PartitionKeyRangeGone"}};
+      }
+      min = request.start_epk.empty() ? range->min_inclusive : request.start_epk;
+      max = request.end_epk.empty() ? range->max_exclusive : request.end_epk;
+    }
+    const rapidjson::Pointer key_path(partition_key_path.c_str());
+    auto inside = [&](const rapidjson::Document& document) {
+      return FakeRanges::contains(min, max, FakeRanges::epk_of(document, key_path));
+    };
     if (request.query.find("COUNT(1)") != std::string::npos) {
+      std::size_t counted = 0;
+      for (const std::string& id : order_) counted += inside(get(id)) ? 1 : 0;
       cosmos::QueryPage count;
-      count.body.Parse(("{\"Documents\":[" + std::to_string(order_.size()) + "]}").c_str());
+      count.body.Parse(("{\"Documents\":[" + std::to_string(counted) + "]}").c_str());
       co_return count;
     }
     if (on_query) on_query(request);
-    const std::size_t offset = request.continuation.empty() ? 0 : std::stoul(request.continuation);
-    const std::size_t end =
-        std::min(order_.size(), offset + static_cast<std::size_t>(request.max_item_count));
+    // The continuation is an index into all documents: a child range takes its parent's.
+    std::size_t next = request.continuation.empty() ? 0 : std::stoul(request.continuation);
     cosmos::QueryPage page;
     page.body.SetObject();
     rapidjson::Value documents(rapidjson::kArrayType);
-    for (std::size_t i = offset; i < end; ++i) {
-      rapidjson::Document document = get(order_[i]);
+    for (; next < order_.size() &&
+           documents.Size() < static_cast<rapidjson::SizeType>(request.max_item_count);
+         ++next) {
+      rapidjson::Document document = get(order_[next]);
+      if (!inside(document)) continue;
       documents.PushBack(rapidjson::Value(document, page.body.GetAllocator()),
                          page.body.GetAllocator());
     }
     page.body.AddMember("Documents", documents, page.body.GetAllocator());
-    page.continuation = end < order_.size() ? std::to_string(end) : "";
+    page.continuation = next < order_.size() ? std::to_string(next) : "";
     co_return page;
   }
 
@@ -106,11 +128,16 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
     last_batch_kind = request.kind;
     if (auto error = throttled_answer("batch")) co_return common::Unexpected{std::move(*error)};
     if (refuse_batches) co_return common::Unexpected{cosmos::Error{400, 0, "BadRequest"}};
+    if (request.kind == cosmos::BatchKind::kBulk &&
+        ranges.find(request.partition_key_range_id) == nullptr) {
+      co_return common::Unexpected{cosmos::Error{410, 1002, "PartitionKeyRangeGone"}};
+    }
     const bool atomic = request.kind == cosmos::BatchKind::kAtomic;
     cosmos::BatchResponse response;
     bool failed = false;
     for (const cosmos::WriteOperation* operation : request.operations) {
       if (atomic) CHECK(operation->key == request.key);
+      if (!atomic) CHECK(in_range(operation->key, request.partition_key_range_id));
       const int throttle = throttle_in_batch ? throttle_in_batch(operation->id) : 0;
       if (throttle != 0 && !failed) ++throttled;
       const int status = failed ? 424 : throttle != 0 ? throttle : check(*operation);
@@ -158,10 +185,13 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
 
   net::awaitable<cosmos::Result<std::vector<cosmos::PartitionKeyRange>>> read_partition_key_ranges(
       const cosmos::ContainerRef&) override {
-    std::vector<cosmos::PartitionKeyRange> ranges;
-    for (int i = 0; i < partition_key_ranges; ++i)
-      ranges.push_back({std::to_string(i), "", "FF", {}});
-    co_return ranges;
+    ++range_reads;
+    co_return ranges.list();
+  }
+
+  net::awaitable<cosmos::Result<cosmos::PartitionKeyDefinition>> read_partition_key_definition(
+      const cosmos::ContainerRef&) override {
+    co_return cosmos::PartitionKeyDefinition{cosmos::PartitionKeyDefinition::Kind::kHash, 2};
   }
 
   std::function<void(const cosmos::QueryRequest&)> on_query;
@@ -173,7 +203,11 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   int throttled = 0;                         ///< answers given by the two hooks above
   std::chrono::milliseconds retry_after{1};  ///< x-ms-retry-after-ms of `throttle_request`
   bool refuse_batches = false;
-  int partition_key_ranges = 1;
+  /// The container's ranges (one by default); pinned queries and bulk batches follow them.
+  FakeRanges ranges;
+  std::string partition_key_path = "/ws";     ///< where documents hold their key, for their EPK
+  std::map<std::string, int> pinned_queries;  ///< range id -> queries pinned to it
+  int range_reads = 0;
   int batches = 0;
   int single_writes = 0;
   std::vector<std::size_t> batch_sizes;
@@ -198,6 +232,15 @@ class FakeDocumentStore final : public cosmos::DocumentStore {
   std::map<std::string, cosmos::PartitionKey> last_key;
 
  private:
+  /// Whether a partition key hashes into range `id` (bulk batches must hold only such keys).
+  bool in_range(const cosmos::PartitionKey& key, const std::string& id) const {
+    const cosmos::PartitionKeyRange* range = ranges.find(id);
+    auto epk = cosmos::effective_partition_key(
+        cosmos::PartitionKeyDefinition{cosmos::PartitionKeyDefinition::Kind::kHash, 2}, key);
+    return range != nullptr && epk &&
+           FakeRanges::contains(range->min_inclusive, range->max_exclusive, *epk);
+  }
+
   /// The error `throttle_request` wants for `operation`, if any.
   std::optional<cosmos::Error> throttled_answer(std::string_view operation) {
     const int status = throttle_request ? throttle_request(operation) : 0;

@@ -215,6 +215,7 @@ volumes:
 - --max-running-jobs={{ .Values.daemon.maxRunningJobs }}
 - --max-jobs-per-container={{ .Values.daemon.maxJobsPerContainer }}
 - --write-concurrency={{ .Values.daemon.writeConcurrency }}
+- --range-concurrency={{ .Values.daemon.rangeConcurrency }}
 {{- else }}
 - run
 - --manifest=/etc/backfilld/manifests/{{ required "job.manifest is required in job mode" .Values.job.manifest }}
@@ -228,6 +229,7 @@ volumes:
 - --batch-size={{ .Values.job.batchSize }}
 {{- end }}
 - --write-concurrency={{ .Values.daemon.writeConcurrency }}
+- --range-concurrency={{ .Values.daemon.rangeConcurrency }}
 {{- /* Checkpoints on the state volume: a retried pod resumes each unfinished container. */}}
 - --state-dir=/var/lib/backfilld/run
 {{- with .Values.job.backupConfirmed }}

@@ -196,10 +196,11 @@ TEST_CASE_FIXTURE(Fixture,
       .before_batch = [&]() -> net::awaitable<bool> { co_return continuations.size() < 2; },
       .after_batch =
           [&](const Progress& progress, const BatchReport& report) {
-            continuations.push_back(progress.continuation);
+            REQUIRE(progress.ranges.size() == 1);
+            continuations.push_back(progress.ranges.front().continuation);
             CHECK(report.counts.scanned == 3);
           },
-      .interrupted = {}};
+      .interrupted = [&] { return continuations.size() >= 2; }};
   ContainerRunner first(store, transform, target(Mode::kLive), settings, clock, hooks);
   const RunOutcome stopped = run(first);
   CHECK(stopped.status == RunStatus::kStopped);

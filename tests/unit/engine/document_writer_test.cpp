@@ -155,14 +155,48 @@ TEST_CASE_FIXTURE(Fixture, "bulk: one non-atomic request per range, only the con
   for (const auto& id : {"a-0", "a-1", "b-0", "b-1"}) CHECK(encrypted(id));
 }
 
-TEST_CASE_FIXTURE(Fixture, "auto on a container with several ranges uses atomic batches") {
-  store.partition_key_ranges = 3;
-  seed("a", 2);
-  seed("b", 2);
-  auto writes = rewrite({"a-0", "b-0", "a-1", "b-1"});
+TEST_CASE_FIXTURE(Fixture, "auto on a container with several ranges routes bulk batches by EPK") {
+  store.ranges.reset(8);
+  // 40 workspaces of 2 notes spread over the 8 ranges; each bulk batch holds only documents of
+  // its range (the fake checks every operation's EPK against the batch's range).
+  std::vector<std::string> ids;
+  for (int ws = 0; ws < 40; ++ws) {
+    seed("w" + std::to_string(ws), 2);
+    for (int i = 0; i < 2; ++i) ids.push_back("w" + std::to_string(ws) + "-" + std::to_string(i));
+  }
+  auto writes = rewrite(ids);
   write(writes);
-  CHECK(store.batch_sizes == std::vector<std::size_t>{2, 2});
-  CHECK(store.last_batch_kind == cosmos::BatchKind::kAtomic);
+  CHECK(store.last_batch_kind == cosmos::BatchKind::kBulk);
+  CHECK(store.batches > 1);
+  CHECK(store.batches <= 8);  // at most one request per range: not one per partition key value
+  std::size_t sent = 0;
+  for (std::size_t size : store.batch_sizes) sent += size;
+  CHECK(sent + static_cast<std::size_t>(store.single_writes) == ids.size());
+  for (const auto& id : ids) CHECK(encrypted(id));
+}
+
+TEST_CASE_FIXTURE(Fixture, "a bulk batch whose range split is routed again to the children") {
+  store.ranges.reset(2);
+  std::vector<std::string> ids;
+  for (int ws = 0; ws < 20; ++ws) {
+    seed("w" + std::to_string(ws), 1);
+    ids.push_back("w" + std::to_string(ws) + "-0");
+  }
+  auto writes = rewrite(ids);
+  DocumentWriter writer(store, transform, container, settings, "test/notes", retry_scope);
+  WriteStats stats;
+  std::size_t inflight = 0;
+  // The writer learns the two ranges, then range 0 splits before the batch goes out.
+  bool split = false;
+  store.throttle_request = [&](std::string_view operation) {
+    if (operation == "batch" && !split) split = store.ranges.split("0");
+    return 0;
+  };
+  CHECK(testing::run_sync(io, writer.write_all(writes, stats, inflight)));
+  CHECK(split);
+  CHECK(store.range_reads >= 2);  // read again after the 410
+  for (const auto& id : ids) CHECK(encrypted(id));
+  for (const PendingWrite& write : writes) CHECK(write.state == State::kDone);
 }
 
 TEST_CASE_FIXTURE(Fixture, "a refused batch request falls back to single writes") {

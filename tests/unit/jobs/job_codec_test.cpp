@@ -56,8 +56,9 @@ TEST_CASE("a state file holding what no daemon writes is refused, naming the mem
     return restored.error().message;
   };
   Job bad = job;
-  bad.progress.continuation = "{\"token\":\"x\"}\r\nx-ms-documentdb-isquery: false";
-  CHECK(refusal(bad) == "continuation: must not hold control characters");
+  bad.progress.ranges.emplace_back().continuation =
+      "{\"token\":\"x\"}\r\nx-ms-documentdb-isquery: false";
+  CHECK(refusal(bad) == "ranges: continuation: must not hold control characters");
   bad = job;
   bad.knobs.batch_size = 0;
   CHECK(refusal(bad) == "batchSize: must be an integer from 1 to 1000");

@@ -296,7 +296,7 @@ TEST_CASE_FIXTURE(Fixture, "a pause ends a throttled wait at once; resume contin
   const Job& paused = *manager->find(id);
   CHECK(paused.progress.counts.errors == 0);
   CHECK(paused.progress.counts.scanned == 4);  // the interrupted batch is not checkpointed
-  CHECK(from_state_json(states.records.at(id))->progress.continuation == "4");
+  CHECK(from_state_json(states.records.at(id))->progress.ranges.at(0).continuation == "4");
 
   throttling = false;
   REQUIRE(manager->resume(id, "bob").ok());
@@ -370,7 +370,7 @@ TEST_CASE_FIXTURE(Fixture, "shutdown checkpoints a running job, a new daemon res
     CHECK(stored->state == JobState::kQueued);
     // Page "4" is prefetched while the batch before it is written: that batch was finished
     // and checkpointed before the run ended; the prefetched page was not processed.
-    CHECK(stored->progress.continuation == "4");
+    CHECK(stored->progress.ranges.at(0).continuation == "4");
     CHECK(stored->progress.counts.scanned == 4);
     CHECK(store.replaces == 4);
   }
