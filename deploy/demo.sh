@@ -12,7 +12,8 @@ docs=${DEMO_DOCS_PER_CONTAINER:-1000}
 cosmos="$root/deploy/local/cosmos.sh"
 backfilld="$root/build/daemon/backfilld"
 
-"$root/deploy/setup.sh" "$root/build"
+# The daemon is all the demo runs (the rest is Node and curl): no test binaries.
+"$root/deploy/setup.sh" --target backfilld "$root/build"
 mkdir -p "$state"
 "$cosmos" start "$state/cosmos"
 [ "${KEEP_RUNNING:-0}" = 1 ] || trap '"$cosmos" stop "$state/cosmos" >/dev/null' EXIT

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs what backfilld needs on a Debian machine and builds it. Safe to run twice: it installs
 # only what is missing and rebuilds only what changed.
-#   deploy/setup.sh [BUILD_DIR] [extra cmake args...]     (default build dir: build)
+#   deploy/setup.sh [--target[=]NAME]... [BUILD_DIR] [extra cmake args...]   (default build dir: build)
+# Without --target it builds everything (the test suite needs every test binary); with it, only
+# the named targets and what they depend on (the demo: --target backfilld).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+targets=()
+while [[ ${1:-} == --target || ${1:-} == --target=* ]]; do
+  if [[ $1 == --target ]]; then target=${2:-} && shift $(($# > 1 ? 2 : 1)); else target=${1#--target=} && shift; fi
+  [ -n "$target" ] || { echo "setup: --target needs a target name (e.g. backfilld)" >&2; exit 2; }
+  targets+=("$target")
+done
 build_dir=${1:-$root/build}
 shift || true
 
@@ -36,4 +44,8 @@ fi
 "$root/deploy/tools/install.sh" >/dev/null # helm v4 for the chart tests
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+if ((${#targets[@]})); then
+  cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}"
+else
+  cmake --build "$build_dir" -j"$(nproc)"
+fi

@@ -56,9 +56,16 @@ std::string printable_id(std::string_view job_id) {
 }
 
 // `.<id>.json.tmp-<pid>-<n>`: hidden, and never ending in ".json", so load_all skips it.
+// Appended piece by piece: `"." + std::string(base)` trips g++ 12's -Wrestrict false positive
+// at -O3 (GCC PR 105329; tests/run.sh compiles this file with Release flags).
 std::string temp_name(std::string_view base) {
-  return "." + std::string(base) + std::string(kTempMarker) + std::to_string(::getpid()) + "-" +
-         std::to_string(temp_sequence.fetch_add(1, std::memory_order_relaxed));
+  std::string name = ".";
+  name += base;
+  name += kTempMarker;
+  name += std::to_string(::getpid());
+  name += '-';
+  name += std::to_string(temp_sequence.fetch_add(1, std::memory_order_relaxed));
+  return name;
 }
 
 bool all_digits(std::string_view text) {

@@ -14,9 +14,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${BENCH_BUILD_DIR:-$root/build}
+targets=(backfilld null_backend transform_bench)
 if [[ ! -f $build/CMakeCache.txt ]]; then
-  "$root/deploy/setup.sh" "$build" >&2
+  "$root/deploy/setup.sh" "${targets[@]/#/--target=}" "$build" >&2
 fi
-cmake --build "$build" -j"${BENCH_JOBS:-2}" --target backfilld null_backend transform_bench >&2
+cmake --build "$build" -j"${BENCH_JOBS:-2}" --target "${targets[@]}" >&2
 "$root/deploy/local/cosmos.sh" install
 exec node "$root/tests/bench/bench.mjs" --source "$root" --build "$build" "$@"

@@ -30,14 +30,19 @@ const secrets = [
   "--set", "cosmos.caSecret.name=prod-ca",
 ];
 
+// "--no-manifests" first: without the base's --set-file.
+function baseValues(args) {
+  if (args[0] !== "--no-manifests") return base;
+  args.shift();
+  return base.slice(0, 4);
+}
 function render(...args) {
-  const out = execFileSync(helm, ["template", "rel", chart, ...base, ...args], { encoding: "utf8" });
+  const values = baseValues(args);
+  const out = execFileSync(helm, ["template", "rel", chart, ...values, ...args], { encoding: "utf8" });
   return YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
 }
 function renderFails(...args) {
-  // "--no-manifests" first: without the base's --set-file.
-  const values = args[0] === "--no-manifests" ? base.slice(0, 4) : base;
-  if (args[0] === "--no-manifests") args.shift();
+  const values = baseValues(args);
   try {
     execFileSync(helm, ["template", "rel", chart, ...values, ...args], { encoding: "utf8", stdio: "pipe" });
   } catch (error) {
@@ -182,6 +187,13 @@ check("deployment mode: an existing manifests ConfigMap", () => {
   const objects = render("--set", "manifests.existingConfigMap=ops-manifests");
   assert.ok(!objects.some((o) => o.kind === "ConfigMap"));
   assert.equal(volume(podSpec(objects), "manifests").configMap.name, "ops-manifests");
+});
+
+check("deployment mode without manifests: the image's own manifest directory applies", () => {
+  const c = container(podSpec(render("--no-manifests")));
+  // Neither set nor mounted, so the image's BACKFILLD_MANIFEST_DIR (its shipped manifests) stays.
+  assert.equal(env(c, "BACKFILLD_MANIFEST_DIR"), undefined);
+  assert.equal(mount(c, "manifests"), undefined);
 });
 
 check("job mode: kinds, run --manifest, backoffLimit, no probes", () => {

@@ -2,12 +2,13 @@
 // deploy/setup.sh's list; the runtime stage installs exactly the packages that own the shared
 // libraries the built daemon links (ldd + dpkg -S on this Debian machine), beyond those of the
 // base image; it runs as the numeric non-root uid the Helm chart expects, with the state
-// directory as a volume; .dockerignore lets through everything the build stage copies.
+// directory as a volume; serve's manifest directory is where the shipped manifests are;
+// .dockerignore lets through everything the build stage copies.
 //   node dockerfile_check.mjs BACKFILLD SOURCE_DIR       (exit 77: not a Debian machine)
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import assert from "node:assert/strict";
 
 const [backfilld, src] = process.argv.slice(2).map((p) => p && resolve(p));
@@ -86,6 +87,20 @@ check("runtime stage: numeric non-root user of the chart, state directory a volu
   assert.match(r.find((l) => l.startsWith("ENV")), /BACKFILLD_STATE_DIR=\/var\/lib\/backfilld/);
   assert.match(r.find((l) => l.includes("install -d")), new RegExp(`-o ${user[0]} -g ${user[1]} .*/var/lib/backfilld`));
   assert.ok(r.some((l) => l.startsWith("ENTRYPOINT")));
+});
+
+check("runtime stage: serve finds the shipped manifests by name (BACKFILLD_MANIFEST_DIR)", () => {
+  const r = stages.runtime.lines;
+  const env = Object.fromEntries(r.filter((l) => l.startsWith("ENV ")).flatMap((l) => l.slice(4).trim().split(/\s+/))
+    .map((pair) => pair.split("=")));
+  // The variable serve reads for --manifest-dir (a rename in the daemon must show here).
+  assert.match(readFileSync(`${src}/daemon/cli/serve_command.cpp`, "utf8"), /env\("BACKFILLD_MANIFEST_DIR"\)/);
+  const shipped = r.filter((l) => /^COPY (?!--from)\S*migrations\/\S+\.json /.test(l)).map((l) => l.split(/\s+/)[2]);
+  assert.ok(shipped.length > 0, "the image ships a manifest");
+  for (const path of shipped) {
+    assert.equal(dirname(path), env.BACKFILLD_MANIFEST_DIR,
+      `${path} is shipped but serve's manifest directory is ${env.BACKFILLD_MANIFEST_DIR ?? "unset"} (a manifestPath gets 403)`);
+  }
 });
 
 check(".dockerignore lets through what the build copies, nothing else", () => {
