@@ -15,7 +15,9 @@ backfilld="$root/build/daemon/backfilld"
 # The daemon is all the demo runs (the rest is Node and curl): no test binaries.
 "$root/deploy/setup.sh" --target backfilld "$root/build"
 mkdir -p "$state"
-"$cosmos" start "$state/cosmos"
+# The local server behind the ranges layer: 4 partition key ranges per container, as a
+# production account has several physical partitions (deploy/local/ranges/README.md).
+"$cosmos" start "$state/cosmos" --ranges 4
 [ "${KEEP_RUNNING:-0}" = 1 ] || trap '"$cosmos" stop "$state/cosmos" >/dev/null' EXIT
 
 db="notelett-demo-$(date +%Y%m%d-%H%M%S)"
@@ -78,8 +80,16 @@ submit() {
           backupConfirmed: "demo: local data, reseeded each run"}' "$manifest" |
     curl -sS --fail-with-body -H "$auth" -H 'Content-Type: application/json' --data-binary @- "$api/v1/jobs" |
     jq -r '.jobs[]')
+  local polls=0 status
   for id in $ids; do
-    until curl -sS -H "$auth" "$api/v1/jobs/$id" | jq -e '.state | IN("succeeded", "failed", "stopped")' >/dev/null; do
+    while status=$(curl -sS -H "$auth" "$api/v1/jobs/$id") &&
+      ! jq -e '.state | IN("succeeded", "failed", "stopped")' <<<"$status" >/dev/null; do
+      # Every second, the job's progress range by range (active ranges marked *).
+      if ((polls++ % 5 == 0)); then
+        jq -r '"   \(.container): " + ([.progress.ranges[] | select(.splitInto == null)
+                | "range \(.id)\(if .active then "*" else "" end) \(.scanned)\(if .finished then " done" else "" end)"]
+                | join(", "))' <<<"$status"
+      fi
       sleep 0.2
     done
   done
@@ -103,6 +113,11 @@ first_live=$(curl -sS -H "$auth" "$api/v1/jobs" | jq -r '[.jobs[] | select(.dryR
 curl -sS -H "$auth" "$api/v1/jobs/$first_live/report" |
   jq -c '{migrationId, container, mode, state, keyProvider, keyId, operator, backupConfirmed,
           dryRun: .dryRun.counts.encrypted, live: .live.counts.encrypted}'
+
+echo "== the first live job range by range (GET /v1/jobs/{id}: progress.ranges)"
+curl -sS -H "$auth" "$api/v1/jobs/$first_live" |
+  jq -r '.container as $c | .progress.ranges[]
+         | "   \($c) range \(.id) [\(.minInclusive), \(.maxExclusive)): \(.scanned) scanned in \(.batches) batches"'
 
 echo "== result (database $db)"
 node "$root/deploy/local/demo_summary.mjs" "$state/expected.json" "$state/dry-run.json" \

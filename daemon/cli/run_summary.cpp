@@ -38,6 +38,7 @@ rapidjson::Value entry_json(const jobs::JobManager& manager,
   if (!reason.empty()) out.AddMember("reason", text(reason, allocator), allocator);
   out.AddMember("counts", status["counts"], allocator);
   out.AddMember("checks", status["checks"], allocator);
+  out.AddMember("ranges", status["progress"]["ranges"], allocator);
   out.AddMember("seconds", entry.seconds, allocator);
   const std::uint64_t scanned = status["progress"]["scanned"].GetUint64();
   const std::uint64_t scanned_now = scanned - std::min(scanned, entry.start.counts.scanned);

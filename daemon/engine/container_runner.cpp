@@ -177,11 +177,11 @@ void ContainerRunner::log_batch(const BatchReport& report) const {
   const double rate =
       seconds > 0 ? static_cast<double>(counts.scanned - scanned_at_start_) / seconds : 0.0;
   spdlog::info(
-      "{}: batch {}{} ({} docs, {:.0f} ms{}) scanned={} {}={} skipped={} errors={} "
+      "{}: batch {} ({} docs, {:.0f} ms{}{}) scanned={} {}={} skipped={} errors={} "
       "ownerMismatch={} missingPartitionKey={} rate={:.0f} docs/s{}",
-      target_.job_label, progress_.batches,
-      report.range_id.empty() ? "" : fmt::format(" range {}", report.range_id),
-      report.counts.scanned, std::chrono::duration<double, std::milli>(report.elapsed).count(),
+      target_.job_label, progress_.batches, report.counts.scanned,
+      std::chrono::duration<double, std::milli>(report.elapsed).count(),
+      report.range_id.empty() ? "" : fmt::format(", range {}", report.range_id),
       report.conflicts > 0 ? fmt::format(", {} conflicts re-read", report.conflicts) : "",
       counts.scanned, target_.rewritten_name, counts.rewritten, counts.skipped, counts.errors,
       counts.owner_mismatch, counts.missing_partition_key, rate,

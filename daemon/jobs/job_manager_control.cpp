@@ -102,8 +102,18 @@ common::Result<void> JobManager::patch(std::string_view id,
 void JobManager::sample_metrics() {
   for (ManagedJob* entry : scheduler_.in_order()) {
     if (entry->run.runner != nullptr) {
+      const engine::ContainerRunner& runner = *entry->run.runner;
       metrics_.set_inflight_writes(job_labels(entry->job),
-                                   static_cast<std::int64_t>(entry->run.runner->inflight_writes()));
+                                   static_cast<std::int64_t>(runner.inflight_writes()));
+      std::size_t finished = 0;
+      std::size_t open = 0;
+      for (const engine::RangePosition& position : runner.progress().ranges) {
+        if (!position.split_into.empty()) continue;
+        ++(position.finished ? finished : open);
+      }
+      const std::size_t scanning = runner.active_ranges().size();
+      metrics_.set_ranges(job_labels(entry->job), scanning, open - std::min(open, scanning),
+                          finished);
     }
   }
 }

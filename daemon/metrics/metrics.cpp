@@ -68,6 +68,7 @@ struct JobSeries {
   Gauge* progress = nullptr;
   Gauge* eta = nullptr;
   Gauge* inflight_writes = nullptr;
+  std::array<Gauge*, 3> ranges{};  // scanning, waiting, finished
   Counter* conflicts = nullptr;
 };
 
@@ -115,6 +116,12 @@ struct Metrics::Families {
                             .Name("backfilld_inflight_writes")
                             .Help("Document writes a job has sent and not yet seen answered.")
                             .Register(registry)),
+        ranges(prometheus::BuildGauge()
+                   .Name("backfilld_job_ranges")
+                   .Help("A job's partition key ranges by state: scanning now, waiting for a "
+                         "scan slot (rangeConcurrency), finished (a range that split counts "
+                         "once, as its children).")
+                   .Register(registry)),
         conflicts(prometheus::BuildCounter()
                       .Name("backfilld_job_conflicts_total")
                       .Help("Writes that hit 412 (the document changed) and were resolved by "
@@ -188,6 +195,7 @@ struct Metrics::Families {
   Family<Gauge>& progress;
   Family<Gauge>& eta;
   Family<Gauge>& inflight_writes;
+  Family<Gauge>& ranges;
   Family<Counter>& conflicts;
   Family<Counter>& requests;
   Family<Counter>& request_charge;
@@ -292,6 +300,22 @@ void Metrics::set_inflight_writes(const JobLabels& job, std::int64_t writes) {
     series.inflight_writes = &families_->inflight_writes.Add(series.labels);
   }
   series.inflight_writes->Set(static_cast<double>(writes));
+}
+
+void Metrics::set_ranges(const JobLabels& job,
+                         std::size_t scanning,
+                         std::size_t waiting,
+                         std::size_t finished) {
+  static constexpr std::array<const char*, 3> kStates = {"scanning", "waiting", "finished"};
+  const std::array<std::size_t, 3> values = {scanning, waiting, finished};
+  std::lock_guard lock(families_->mutex);
+  JobSeries& series = families_->job(job);
+  for (std::size_t i = 0; i < kStates.size(); ++i) {
+    if (series.ranges[i] == nullptr) {
+      series.ranges[i] = &families_->ranges.Add(with(series.labels, "state", kStates[i]));
+    }
+    series.ranges[i]->Set(static_cast<double>(values[i]));
+  }
 }
 
 void Metrics::add_conflicts(const JobLabels& job, std::uint64_t count) {

@@ -47,6 +47,11 @@ class Metrics {
   void set_progress(const JobLabels& job, double ratio, double eta_seconds);
   /// backfilld_inflight_writes{job_id,container,migration}.
   void set_inflight_writes(const JobLabels& job, std::int64_t writes);
+  /// backfilld_job_ranges{job_id,container,migration,state="scanning|waiting|finished"}.
+  void set_ranges(const JobLabels& job,
+                  std::size_t scanning,
+                  std::size_t waiting,
+                  std::size_t finished);
   /// backfilld_job_conflicts_total{job_id,container,migration}: 412s resolved by re-reading.
   void add_conflicts(const JobLabels& job, std::uint64_t count);
 

@@ -22,12 +22,13 @@
 #               every value is encrypted exactly once
 #   throughput  5 x 2000 documents, ~1 KB notes, the manifest's batch size: prints docs/s
 #   faults, crashloop, writers: see fault_scenarios.sh
+#   ranges: see range_scenarios.sh
 # The server must be running (deploy/local/cosmos.sh start COSMOS_STATE_DIR; CTest's `cosmos`
 # fixture). E2E_KEEP=1 keeps the work directory (kept anyway on failure).
 set -euo pipefail
 
 if (($# != 4)); then
-  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|resume|throughput|faults|crashloop|writers BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
+  echo "usage: $(basename "$0") lifecycle|container|stop|sigterm|sigkill|resume|throughput|faults|crashloop|writers|ranges BACKFILLD SOURCE_DIR COSMOS_STATE_DIR" >&2
   exit 2
 fi
 scenario="$1"
@@ -50,6 +51,10 @@ finish() {
   if [[ -n "$bg_pid" ]] && kill -0 "$bg_pid" 2>/dev/null; then kill -KILL "$bg_pid" 2>/dev/null || true; fi
   [[ -n "$bg_pid" ]] && { wait "$bg_pid" 2>/dev/null || true; }
   # Reaped before the work directory goes (it writes its counts file there on SIGTERM).
+  if [[ -n "${layer_pid:-}" ]]; then
+    kill -TERM "$layer_pid" 2>/dev/null || true
+    wait "$layer_pid" 2>/dev/null || true
+  fi
   if [[ -n "${proxy_pid:-}" ]]; then
     kill -TERM "$proxy_pid" 2>/dev/null || true
     wait "$proxy_pid" 2>/dev/null || true
@@ -422,9 +427,10 @@ scenario_throughput() {
 
 # faults, crashloop, writers (issue 6).
 source "$here/fault_scenarios.sh"
+source "$here/range_scenarios.sh"
 
 case "$scenario" in
-  lifecycle | container | stop | sigterm | sigkill | resume | throughput | faults | crashloop | writers)
+  lifecycle | container | stop | sigterm | sigkill | resume | throughput | faults | crashloop | writers | ranges)
     "scenario_$scenario" ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
