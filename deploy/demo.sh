@@ -16,8 +16,9 @@ backfilld="$root/build/daemon/backfilld"
 "$root/deploy/setup.sh" --target backfilld "$root/build"
 mkdir -p "$state"
 # The local server behind the ranges layer: 4 partition key ranges per container, as a
-# production account has several physical partitions (deploy/local/ranges/README.md).
-"$cosmos" start "$state/cosmos" --ranges 4
+# production account has several physical partitions, and 4,000 RU/s per container divided among
+# them (deploy/local/ranges/README.md).
+"$cosmos" start "$state/cosmos" --ranges 4 --throughput 4000
 [ "${KEEP_RUNNING:-0}" = 1 ] || trap '"$cosmos" stop "$state/cosmos" >/dev/null' EXIT
 
 db="notelett-demo-$(date +%Y%m%d-%H%M%S)"
@@ -38,7 +39,9 @@ export COSMOS_KEY="C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGG
 export FIELD_ENCRYPT_ENABLED=true FIELD_ENCRYPT_KEY_PROVIDER=file FIELD_ENCRYPT_KEYRING_FILE="$keyring"
 
 echo "== seeding $docs documents per container into $db"
-node "$root/deploy/local/seed.mjs" --endpoint "$COSMOS_ENDPOINT" --ca "$COSMOS_CA_FILE" --db "$db" \
+# Seeded straight into the server (the seeder does not retry throttled writes); the daemon goes
+# through the layer.
+node "$root/deploy/local/seed.mjs" --endpoint "$(cat "$state/cosmos/server-endpoint")" --ca "$COSMOS_CA_FILE" --db "$db" \
   --per-container "$docs" --expect-out "$state/expected.json" >/dev/null
 
 # The sample data plants bad documents on purpose; the production manifest stops at the first
@@ -86,7 +89,7 @@ submit() {
       ! jq -e '.state | IN("succeeded", "failed", "stopped")' <<<"$status" >/dev/null; do
       # Every second, the job's progress range by range (active ranges marked *).
       if ((polls++ % 5 == 0)); then
-        jq -r '"   \(.container): " + ([.progress.ranges[] | select(.splitInto == null)
+        jq -r 'select(.progress.ranges | length > 0) | "   \(.container): " + ([.progress.ranges[] | select(.splitInto == null)
                 | "range \(.id)\(if .active then "*" else "" end) \(.scanned)\(if .finished then " done" else "" end)"]
                 | join(", "))' <<<"$status"
       fi
