@@ -22,6 +22,27 @@ Handler sync(SyncHandler handler) {
   };
 }
 
+/// `handler` run on the jobs' thread when the control plane has its own (see JobsApiOptions);
+/// a request that changes jobs republishes the status board before it is answered, so the next
+/// GET sees the change.
+Handler on_jobs_thread(const JobsApiOptions& options, jobs::JobManager& manager, Handler handler) {
+  if (!options.jobs_executor) return handler;
+  return [executor = *options.jobs_executor, board = options.board, &manager,
+          handler = std::move(handler)](const Request& request,
+                                        const PathParams& params) -> net::awaitable<Response> {
+    auto task = [&]() -> net::awaitable<Response> {
+      Response response = co_await handler(request, params);
+      if (board != nullptr && request.message.method() != http::verb::get) {
+        jobs::publish_statuses(manager, *board);
+      }
+      co_return response;
+    };
+    auto on_jobs = net::co_spawn(executor, std::move(task), net::use_awaitable);
+    Response response = co_await std::move(on_jobs);
+    co_return response;
+  };
+}
+
 Response fail(std::string code, std::string message) {
   return error_response(common::Error{std::move(code), std::move(message)});
 }
@@ -239,94 +260,109 @@ void add_job_routes(Router& router,
                     metrics::Metrics& metrics,
                     JobsApiOptions options) {
   auto shared_options = std::make_shared<JobsApiOptions>(std::move(options));
+  // Every route that touches the job manager goes through the jobs' thread.
+  auto add = [&](http::verb method, std::string_view pattern, Handler handler) {
+    router.add(method, pattern, on_jobs_thread(*shared_options, manager, std::move(handler)));
+  };
 
-  router.add(http::verb::post, "/v1/jobs",
-             sync([&manager, shared_options](const Request& request, const PathParams&) {
-               return submit(manager, *shared_options, request);
-             }));
-  router.add(http::verb::get, "/v1/jobs", sync([&manager](const Request&, const PathParams&) {
-               rapidjson::Document body(rapidjson::kObjectType);
-               auto& allocator = body.GetAllocator();
-               rapidjson::Value list(rapidjson::kArrayType);
-               for (const jobs::Job* job : manager.list()) {
-                 rapidjson::Value status;
-                 to_status_json(*job, manager.live(*job), status, allocator);
-                 list.PushBack(status, allocator);
-               }
-               for (const jobs::SetAsideJob& job : manager.set_aside_jobs()) {
-                 rapidjson::Value status;
-                 to_status_json(job, status, allocator);
-                 list.PushBack(status, allocator);
-               }
-               body.AddMember("jobs", list, allocator);
-               return json_response(http::status::ok, body);
-             }));
-  router.add(http::verb::get, "/v1/jobs/{id}",
-             sync([&manager](const Request&, const PathParams& params) {
-               const jobs::Job* job = manager.find(params.at("id"));
-               if (job != nullptr) return status_of(manager, *job, http::status::ok);
-               if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
-                 rapidjson::Document body;
-                 to_status_json(*aside, body, body.GetAllocator());
-                 return json_response(http::status::ok, body);
-               }
-               return fail("not_found", "no job " + std::string(params.at("id")));
-             }));
-  router.add(http::verb::patch, "/v1/jobs/{id}",
-             sync([&manager](const Request& request, const PathParams& params) {
-               auto body = optional_body(request);
-               if (!body) return error_response(body.error());
-               std::set<std::string_view> allowed = kKnobFields;
-               allowed.insert("operator");
-               if (auto known = only_known(*body, allowed); !known) {
-                 return error_response(known.error());
-               }
-               auto patch = knob_patch(*body);
-               if (!patch) return error_response(patch.error());
-               const std::string id(params.at("id"));
-               const std::string who = operator_of(request, *body);
-               auto done = manager.patch(id, *patch, who);
-               audit(request, who, "patch " + id + " " + common::to_json(*body),
-                     done ? "ok" : "refused: " + done.error().message);
-               if (!done) return error_response(done.error());
-               return status_of(manager, *manager.find(id), http::status::ok);
-             }));
-  router.add(http::verb::post, "/v1/jobs/{id}/pause",
-             control(manager, "pause", &jobs::JobManager::pause));
-  router.add(http::verb::post, "/v1/jobs/{id}/resume",
-             control(manager, "resume", &jobs::JobManager::resume));
-  router.add(http::verb::post, "/v1/jobs/{id}/stop",
-             control(manager, "stop", &jobs::JobManager::stop));
-  router.add(http::verb::get, "/v1/jobs/{id}/report",
-             sync([&manager](const Request&, const PathParams& params) {
-               const jobs::Job* job = manager.find(params.at("id"));
-               if (job == nullptr) {
-                 if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
-                   return fail("conflict",
-                               "job " + aside->id + " has no release record: " + aside->reason);
+  add(http::verb::post, "/v1/jobs",
+      sync([&manager, shared_options](const Request& request, const PathParams&) {
+        return submit(manager, *shared_options, request);
+      }));
+  if (jobs::StatusBoard* board = shared_options->board) {
+    router.add(http::verb::get, "/v1/jobs", sync([board](const Request&, const PathParams&) {
+                 return json_response(http::status::ok, board->read()->list_json());
+               }));
+    router.add(http::verb::get, "/v1/jobs/{id}",
+               sync([board](const Request&, const PathParams& params) {
+                 const auto snapshot = board->read();
+                 if (const std::string* status = snapshot->find(params.at("id"))) {
+                   return json_response(http::status::ok, *status);
                  }
                  return fail("not_found", "no job " + std::string(params.at("id")));
-               }
-               const jobs::Job* dry_run =
-                   job->dry_run_job.empty() ? nullptr : manager.find(job->dry_run_job);
-               rapidjson::Document body;
-               to_report_json(*job, dry_run, body, body.GetAllocator());
-               return json_response(http::status::ok, body);
-             }));
+               }));
+  } else {
+    router.add(http::verb::get, "/v1/jobs", sync([&manager](const Request&, const PathParams&) {
+                 rapidjson::Document body(rapidjson::kObjectType);
+                 auto& allocator = body.GetAllocator();
+                 rapidjson::Value list(rapidjson::kArrayType);
+                 for (const jobs::Job* job : manager.list()) {
+                   rapidjson::Value status;
+                   to_status_json(*job, manager.live(*job), status, allocator);
+                   list.PushBack(status, allocator);
+                 }
+                 for (const jobs::SetAsideJob& job : manager.set_aside_jobs()) {
+                   rapidjson::Value status;
+                   to_status_json(job, status, allocator);
+                   list.PushBack(status, allocator);
+                 }
+                 body.AddMember("jobs", list, allocator);
+                 return json_response(http::status::ok, body);
+               }));
+    router.add(http::verb::get, "/v1/jobs/{id}",
+               sync([&manager](const Request&, const PathParams& params) {
+                 const jobs::Job* job = manager.find(params.at("id"));
+                 if (job != nullptr) return status_of(manager, *job, http::status::ok);
+                 if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+                   rapidjson::Document body;
+                   to_status_json(*aside, body, body.GetAllocator());
+                   return json_response(http::status::ok, body);
+                 }
+                 return fail("not_found", "no job " + std::string(params.at("id")));
+               }));
+  }
+  add(http::verb::patch, "/v1/jobs/{id}",
+      sync([&manager](const Request& request, const PathParams& params) {
+        auto body = optional_body(request);
+        if (!body) return error_response(body.error());
+        std::set<std::string_view> allowed = kKnobFields;
+        allowed.insert("operator");
+        if (auto known = only_known(*body, allowed); !known) {
+          return error_response(known.error());
+        }
+        auto patch = knob_patch(*body);
+        if (!patch) return error_response(patch.error());
+        const std::string id(params.at("id"));
+        const std::string who = operator_of(request, *body);
+        auto done = manager.patch(id, *patch, who);
+        audit(request, who, "patch " + id + " " + common::to_json(*body),
+              done ? "ok" : "refused: " + done.error().message);
+        if (!done) return error_response(done.error());
+        return status_of(manager, *manager.find(id), http::status::ok);
+      }));
+  add(http::verb::post, "/v1/jobs/{id}/pause", control(manager, "pause", &jobs::JobManager::pause));
+  add(http::verb::post, "/v1/jobs/{id}/resume",
+      control(manager, "resume", &jobs::JobManager::resume));
+  add(http::verb::post, "/v1/jobs/{id}/stop", control(manager, "stop", &jobs::JobManager::stop));
+  add(http::verb::get, "/v1/jobs/{id}/report",
+      sync([&manager](const Request&, const PathParams& params) {
+        const jobs::Job* job = manager.find(params.at("id"));
+        if (job == nullptr) {
+          if (const jobs::SetAsideJob* aside = manager.find_set_aside(params.at("id"))) {
+            return fail("conflict",
+                        "job " + aside->id + " has no release record: " + aside->reason);
+          }
+          return fail("not_found", "no job " + std::string(params.at("id")));
+        }
+        const jobs::Job* dry_run =
+            job->dry_run_job.empty() ? nullptr : manager.find(job->dry_run_job);
+        rapidjson::Document body;
+        to_report_json(*job, dry_run, body, body.GetAllocator());
+        return json_response(http::status::ok, body);
+      }));
   router.add(http::verb::get, "/healthz", sync([](const Request&, const PathParams&) {
                return json_response(http::status::ok, std::string(R"({"status":"ok"})"));
              }));
-  router.add(http::verb::get, "/readyz", sync([shared_options](const Request&, const PathParams&) {
-               const bool ready = !shared_options->ready || shared_options->ready();
-               return ready ? json_response(http::status::ok, std::string(R"({"status":"ready"})"))
-                            : fail("unavailable", "not ready: starting or shutting down");
-             }));
-  router.add(http::verb::get, "/metrics",
-             sync([&manager, &metrics](const Request&, const PathParams&) {
-               manager.sample_metrics();
-               return text_response(http::status::ok, metrics.serialize(),
-                                    "text/plain; version=0.0.4; charset=utf-8");
-             }));
+  add(http::verb::get, "/readyz", sync([shared_options](const Request&, const PathParams&) {
+        const bool ready = !shared_options->ready || shared_options->ready();
+        return ready ? json_response(http::status::ok, std::string(R"({"status":"ready"})"))
+                     : fail("unavailable", "not ready: starting or shutting down");
+      }));
+  add(http::verb::get, "/metrics", sync([&manager, &metrics](const Request&, const PathParams&) {
+        manager.sample_metrics();
+        return text_response(http::status::ok, metrics.serialize(),
+                             "text/plain; version=0.0.4; charset=utf-8");
+      }));
 }
 
 }  // namespace backfilld::api

@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <thread>
+
 #include "api/jobs_api.hpp"
 #include "api/server.hpp"
 #include "daemon/cli/run_command.hpp"
 #include "daemon/config/cosmos_settings.hpp"
 #include "daemon/jobs/job_manager.hpp"
+#include "daemon/jobs/status_board.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/state/state_store.hpp"
 
@@ -108,16 +112,27 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
     return kExitUsage;
   }
 
-  bool ready = true;
+  // The control plane has its own thread: a status read never waits behind page parsing or
+  // batch handling. It answers GETs of jobs from the status board, which the jobs' thread
+  // republishes every kStatusInterval and after every change made through the API; whatever
+  // else touches a job runs on the jobs' thread.
+  constexpr auto kStatusInterval = std::chrono::milliseconds(100);
+  net::io_context control_io;
+  jobs::StatusBoard board;
+  jobs::publish_statuses(manager, board);
+  std::atomic<bool> ready = true;
+  bool publishing = true;  // until shutdown: the jobs' thread republishes the board
   api::Router router;
-  api::add_job_routes(router, manager, metrics,
-                      api::JobsApiOptions{.manifest_dir = options.manifest_dir, .ready = [&] {
-                                            return ready && !manager.shutting_down();
-                                          }});
+  api::add_job_routes(
+      router, manager, metrics,
+      api::JobsApiOptions{.manifest_dir = options.manifest_dir,
+                          .ready = [&] { return ready.load() && !board.read()->shutting_down; },
+                          .jobs_executor = io.get_executor(),
+                          .board = &board});
   api::ServerLimits limits;
   limits.shutdown_grace = std::chrono::seconds(2);
   auto server = api::Server::start(
-      io.get_executor(), options.listen, std::move(router), std::move(auth.value()), limits,
+      control_io.get_executor(), options.listen, std::move(router), std::move(auth.value()), limits,
       [](const api::AuditRecord& record) {
         spdlog::info("audit: {} {} -> {} caller={} remote={} request={}", record.method,
                      record.path, record.status, api::to_string(record.caller), record.remote,
@@ -143,12 +158,33 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
         [&]() -> net::awaitable<void> {
           co_await manager.shutdown(
               std::chrono::duration_cast<std::chrono::milliseconds>(options.grace_period));
-          co_await server->stop();
+          publishing = false;
+          jobs::publish_statuses(manager, board);
+          auto stop_server = net::co_spawn(control_io, server->stop(), net::use_awaitable);
+          co_await std::move(stop_server);
           io.stop();
         },
         net::detached);
   });
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        net::steady_timer timer(io);
+        while (publishing) {
+          jobs::publish_statuses(manager, board);
+          timer.expires_after(kStatusInterval);
+          boost::system::error_code ignored;
+          co_await timer.async_wait(net::redirect_error(net::use_awaitable, ignored));
+        }
+      },
+      net::detached);
+  // The control plane's thread runs until the server has stopped (its work guard goes then).
+  auto control_work = net::make_work_guard(control_io);
+  std::thread control([&] { control_io.run(); });
   io.run();
+  control_work.reset();
+  control_io.stop();
+  control.join();
   spdlog::info("backfilld stopped");
   return kExitSucceeded;
 }

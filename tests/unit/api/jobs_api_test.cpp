@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "daemon/common/json.hpp"
 #include "tests/support/fake_document_store.hpp"
@@ -159,6 +161,68 @@ TEST_CASE_FIXTURE(ControlPlane, "a job whose state file cannot be loaded is list
   const Response created = call(http::verb::post, "/v1/jobs", submission("good.json"));
   REQUIRE(created.result() == http::status::created);
   CHECK(created.body().find("job-000008-") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(ControlPlane,
+                  "with a status board, GETs never wait for the jobs' thread; changes republish") {
+  // The jobs' thread is `io`, run by a thread of its own; the control plane is `control`. A
+  // GET answers from the board even while the jobs' thread is held up (here: blocked in a
+  // handler), and a submission made through the control plane is visible to the next GET.
+  net::io_context control;
+  jobs::StatusBoard board;
+  jobs::ManagerOptions manager_options;
+  manager_options.max_running_jobs = 0;
+  manager_options.default_database = "db";
+  manager = std::make_unique<jobs::JobManager>(io.get_executor(), store, states, metrics, clock,
+                                               jobs::KeyState{}, manager_options);
+  REQUIRE(manager->restore().ok());
+  add_job_routes(router, *manager, metrics,
+                 {.manifest_dir = root / "manifests",
+                  .ready = [] { return true; },
+                  .jobs_executor = io.get_executor(),
+                  .board = &board});
+  auto jobs_work = net::make_work_guard(io);
+  std::thread jobs_thread([&] { io.run(); });
+  auto on_control = [&](http::verb method, std::string target, std::string body = {}) {
+    http::request<http::string_body> message(method, target, 11);
+    if (!body.empty()) message.set(http::field::content_type, "application/json");
+    message.body() = std::move(body);
+    message.prepare_payload();
+    const Request request{std::move(message), Caller::token, {}, 1};
+    return testing::run_sync(control, router.dispatch(request));
+  };
+  const Response created = on_control(http::verb::post, "/v1/jobs", submission("good.json"));
+  REQUIRE_MESSAGE(created.result() == http::status::created, created.body());
+  auto ids = common::parse_json(created.body());
+  REQUIRE((*ids)["jobs"][0].IsString());
+  const std::string id((*ids)["jobs"][0].GetString());
+  REQUIRE_FALSE(id.empty());
+  CHECK(on_control(http::verb::get, "/v1/jobs/" + id).result() == http::status::ok);
+
+  // Hold the jobs' thread: GETs still answer, from the board.
+  std::promise<void> release;
+  std::promise<void> held;
+  net::post(io, [&] {
+    held.set_value();
+    release.get_future().wait();
+  });
+  held.get_future().wait();
+  const Response one = on_control(http::verb::get, "/v1/jobs/" + id);
+  CHECK(one.result() == http::status::ok);
+  CHECK(one.body().find(R"("dryRun":true)") != std::string::npos);
+  const Response list = on_control(http::verb::get, "/v1/jobs");
+  CHECK(list.body().find(id) != std::string::npos);
+  CHECK(on_control(http::verb::get, "/v1/jobs/job-999999-dead").result() ==
+        http::status::not_found);
+  release.set_value();
+
+  // A change goes through the jobs' thread and is published before it is answered.
+  const Response paused = on_control(http::verb::post, "/v1/jobs/" + id + "/pause");
+  CHECK(paused.result() == http::status::ok);
+  CHECK(board.read()->find(id)->find(R"("pauseRequested":true)") != std::string::npos);
+  jobs_work.reset();
+  io.stop();
+  jobs_thread.join();
 }
 
 }  // namespace backfilld::api
