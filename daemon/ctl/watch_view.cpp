@@ -57,7 +57,23 @@ std::string bound(std::string_view epk) {
   return epk.size() > 8 ? std::string(epk.substr(0, 8)) + "~" : std::string(epk);
 }
 
-std::string range_line(const rapidjson::Value& range, const ViewStyle& style) {
+/// Where an effective partition key bound lies in the key space, 0 to 1: its first 12 hex digits
+/// as a fraction; "" is the start and "FF" the end.
+double key_position(std::string_view epk) {
+  if (epk == "FF") return 1.0;
+  double position = 0;
+  double scale = 1.0 / 16;
+  for (std::size_t i = 0; i < 12; ++i, scale /= 16) {
+    const char c = i < epk.size() ? epk[i] : '0';
+    const int digit = c >= '0' && c <= '9' ? c - '0' : (c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0);
+    position += digit * scale;
+  }
+  return position;
+}
+
+std::string range_line(const rapidjson::Value& range,
+                       std::optional<double> estimated_total,
+                       const ViewStyle& style) {
   const bool finished = flag_of(range, "finished");
   const bool active = flag_of(range, "active");
   std::string line = "  range " + text_of(range, "id");
@@ -65,8 +81,20 @@ std::string range_line(const rapidjson::Value& range, const ViewStyle& style) {
   line += "[" + bound(text_of(range, "minInclusive")) + ", " +
           bound(text_of(range, "maxExclusive")) + ")";
   line.resize(std::max<std::size_t>(line.size(), 34), ' ');
-  line += finished ? progress_bar(1.0, style.range_bar_width)
-                   : std::string(static_cast<std::size_t>(style.range_bar_width) + 2, ' ');
+  // Partition key hashes spread documents evenly over the key space, so a range's share of the
+  // job's estimate is its share of the key space; never full before the range says so.
+  std::optional<double> ratio;
+  if (finished) {
+    ratio = 1.0;
+  } else if (estimated_total && *estimated_total > 0) {
+    const double share =
+        key_position(text_of(range, "maxExclusive")) - key_position(text_of(range, "minInclusive"));
+    if (share > 0) {
+      ratio = std::min(
+          0.99, static_cast<double>(count_of(range, "scanned")) / (share * *estimated_total));
+    }
+  }
+  line += progress_bar(ratio, style.range_bar_width);
   line += "  " + std::to_string(count_of(range, "scanned")) + " scanned, " +
           std::to_string(count_of(range, "batches")) + " batches";
   if (finished) {
@@ -165,7 +193,7 @@ std::vector<std::string> render_job(const rapidjson::Value& job, const ViewStyle
         ++split;
         continue;
       }
-      lines.push_back(range_line(range, style));
+      lines.push_back(range_line(range, number_of(progress, "estimatedTotal"), style));
     }
   }
   if (split > 0) {

@@ -27,8 +27,9 @@ std::string format_rate(double per_second);
 
 /// The lines of one job's block: a title (id, container, kind, mode, state), the progress line
 /// (bar, percent, scanned of estimated, documents/s, ETA), the waiting reason and the failure
-/// reason when set, and a line per partition key range being scanned or scanned (ranges that
-/// split are left out; their children carry on; a note says how many).
+/// reason when set, and a line per partition key range being scanned or scanned, with a bar
+/// estimated from the range's share of the key space (ranges that split are left out; their
+/// children carry on; a note says how many).
 std::vector<std::string> render_job(const rapidjson::Value& job, const ViewStyle& style);
 
 /// A whole frame: a heading naming `url` and the job count, then each job's block, blank line

@@ -202,7 +202,7 @@ scenario_tmux() {
   local slow first second deadline
   slow="$(slow_job)"
   tmux -S "$tmux_socket" new-session -d -s ctl-watch -x 100 -y 30 \
-    "env BACKFILLD_URL=$BACKFILLD_URL BACKFILLD_API_TOKEN_FILE=$work/token TERM=xterm \
+    "env -u BACKFILLD_API_TOKEN BACKFILLD_URL=$BACKFILLD_URL BACKFILLD_API_TOKEN_FILE=$work/token TERM=xterm \
      $backfilld ctl watch --interval 0.2 2>$work/watch.err; echo watch exited \$?; sleep 60"
   deadline=$((SECONDS + 30))
   until first="$(pane)" && grep -q "running" <<<"$first" && grep -qE '\[#+-+\] +[0-9.]+%' <<<"$first"; do

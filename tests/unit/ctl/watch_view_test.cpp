@@ -75,11 +75,23 @@ TEST_CASE("a running job's block: title, bar with percent, rate, ETA, waiting re
   CHECK_FALSE(contains(lines, "range 0 "));
   CHECK(contains(lines, "range 1"));
   CHECK(contains(lines, "[00, 7F)"));
-  CHECK(contains(lines, "700 scanned, 7 batches  done"));
+  CHECK(contains(lines, "[##########]  700 scanned, 7 batches  done"));
   CHECK(contains(lines, "range 2"));
   CHECK(contains(lines, "[7F, FF)"));
-  CHECK(contains(lines, "400 scanned, 4 batches  scanning"));
+  // Half the key space of 2400 documents: 400 of about 1200 scanned, a third of its bar.
+  CHECK(contains(lines, "[###-------]  400 scanned, 4 batches  scanning"));
   CHECK(lines.back() == "  (1 range split into the ones above)");
+}
+
+TEST_CASE("a range's bar: never full before it finishes, unknown without an estimate") {
+  const auto job = parse(R"({"id": "r", "state": "running", "progress": {"scanned": 900,
+    "estimatedTotal": 1000, "ratio": 0.9, "ranges": [{"id": "0", "minInclusive": "",
+    "maxExclusive": "FF", "finished": false, "scanned": 1500, "batches": 9, "active": true}]}})");
+  CHECK(contains(render_job(job, ViewStyle{}), "[#########-]  1500 scanned"));
+  const auto unknown = parse(R"({"id": "u", "state": "running", "progress": {"scanned": 5,
+    "estimatedTotal": null, "ratio": null, "ranges": [{"id": "0", "minInclusive": "",
+    "maxExclusive": "FF", "finished": false, "scanned": 5, "batches": 1, "active": true}]}})");
+  CHECK(contains(render_job(unknown, ViewStyle{}), "[??????????]  5 scanned"));
 }
 
 TEST_CASE("without colour no escape codes; with it the state is coloured") {
@@ -91,18 +103,18 @@ TEST_CASE("without colour no escape codes; with it the state is coloured") {
 }
 
 TEST_CASE("a queued job with no estimate yet and a failed job's reason") {
-  const auto queued = parse(R"({"id": "q", "state": "queued", "dryRun": true,
+  const auto queued = parse(R"json({"id": "q", "state": "queued", "dryRun": true,
     "progress": {"scanned": 0, "batches": 0, "estimatedTotal": null, "ratio": null,
     "ranges": []}, "ratePerSecond": 0, "etaSeconds": null,
-    "waiting": "queued behind a limit (2 running)"})");
+    "waiting": "queued behind a limit (2 running)"})json");
   const auto lines = render_job(queued, ViewStyle{.bar_width = 4});
-CHECK(lines[0] == "q  dry run  queued");
-CHECK(lines[1] == "  [????]  0 docs  0/s  ETA -");
-CHECK(lines[2] == "  waiting: queued behind a limit (2 running)");
-CHECK(lines.size() == 3);
+  CHECK(lines[0] == "q  dry run  queued");
+  CHECK(lines[1] == "  [????]  0 docs  0/s  ETA -");
+  CHECK(lines[2] == "  waiting: queued behind a limit (2 running)");
+  CHECK(lines.size() == 3);
 
-const auto failed = parse(R"({"id": "f", "state": "failed", "reason": "maxErrors 0 exceeded"})");
-CHECK(contains(render_job(failed, ViewStyle{}), "  reason: maxErrors 0 exceeded"));
+  const auto failed = parse(R"({"id": "f", "state": "failed", "reason": "maxErrors 0 exceeded"})");
+  CHECK(contains(render_job(failed, ViewStyle{}), "  reason: maxErrors 0 exceeded"));
 }
 
 TEST_CASE("a frame names the daemon and the job count, a blank line between blocks") {
