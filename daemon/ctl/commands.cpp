@@ -1,14 +1,10 @@
 #include "daemon/ctl/commands.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <iomanip>
+#include <iterator>
 #include <ostream>
-#include <sstream>
-#include <thread>
 
 #include "daemon/common/json.hpp"
 #include "daemon/ctl/arguments.hpp"
