@@ -10,6 +10,7 @@
 #include "daemon/cli/serve_command.hpp"
 #include "daemon/common/env.hpp"
 #include "daemon/common/logging.hpp"
+#include "daemon/ctl/commands.hpp"
 #include "daemon/engine/run_settings.hpp"
 
 namespace po = boost::program_options;
@@ -33,14 +34,16 @@ constexpr const char* kUsage =
     "                       [--write-mode auto|batch|bulk|single]\n"
     "                       [--environment NAME] [--verbose]\n"
     "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
+    "       backfilld ctl jobs|show|submit|pause|resume|stop|set|report|watch ...\n"
     "       backfilld --version\n"
     "Environment: COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE, COSMOS_CA_FILE,\n"
     "COSMOS_REQUEST_TIMEOUT_MS, FIELD_ENCRYPT_ENABLED, FIELD_ENCRYPT_KEY_PROVIDER (env|file), "
     "FIELD_ENCRYPT_KEY,\n"
     "FIELD_ENCRYPT_KEY_ID, FIELD_ENCRYPT_KEYRING_FILE, BACKFILLD_STATE_DIR,\n"
     "BACKFILLD_ENVIRONMENT; serve also BACKFILLD_LISTEN, BACKFILLD_MANIFEST_DIR,\n"
-    "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE.\n"
-    "Run `backfilld run --help` or `backfilld serve --help` for what each option does.\n";
+    "BACKFILLD_API_TOKEN or BACKFILLD_API_TOKEN_FILE; ctl BACKFILLD_URL and the token.\n"
+    "Run `backfilld run --help`, `backfilld serve --help` or `backfilld ctl --help` for what each\n"
+    "option does.\n";
 
 /// Sets `mode` from a --write-mode value; false (with a message) when it names no mode.
 bool set_write_mode(const char* command, const std::string& text, engine::WriteMode& mode) {
@@ -231,6 +234,10 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "run") return run({args.begin() + 1, args.end()});
   if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
+  if (args[0] == "ctl") {
+    return ctl::ctl_command({args.begin() + 1, args.end()}, common::process_env(), std::cout,
+                            std::cerr);
+  }
   std::cerr << "backfilld: unknown command \"" << args[0] << "\"\n" << kUsage;
   return cli::kExitUsage;
 }

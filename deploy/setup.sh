@@ -17,7 +17,7 @@ shift || true
 
 packages=(cmake make g++ ccache pkg-config libboost-dev libboost-system-dev libboost-program-options-dev
   libssl-dev rapidjson-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
-  openssl curl ca-certificates util-linux jq prometheus unzip
+  openssl curl ca-certificates util-linux jq prometheus unzip tmux
   clang-14 libclang-rt-14-dev)  # the sanitizer build of tests/run.sh, with libFuzzer
 missing=()
 for package in "${packages[@]}"; do
