@@ -9,14 +9,18 @@
 //     with --latency-ms per request (default 20) and pages of --ranges-page-size documents
 //     (default 100), so one range is latency-bound and range parallelism shows; the job asks for
 //     knobs.rangeConcurrency = K;
-//  6. the transform micro-benchmark.
+//  6. with --layer-ranges 1,4,8: the same per K on the ranges layer (deploy/local/ranges) in
+//     front of the local server, --layer-documents notes (default 20,000: every pinned page
+//     filters a full server page, so the layer costs the server K passes over the container),
+//     --latency-ms per request added by the layer, no throttling;
+//  7. the transform micro-benchmark.
 // Daemon CPU is the sum of on-CPU time of all its threads (/proc/PID/task/*/schedstat) over the
 // job, from submission to the status that says it succeeded; peak RSS is VmHWM.
 //
 //   node bench.mjs --source DIR --build DIR [--notes 5000] [--scale 10000,1000000]
 //                  [--peer DIR] [--page-size 1000] [--write-mode auto]
 //                  [--ranges 1,4,8] [--latency-ms 20] [--ranges-page-size 100]
-//                  [--ranges-documents 1000000]
+//                  [--ranges-documents 1000000] [--layer-ranges 1,4,8] [--layer-documents 20000]
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -39,6 +43,8 @@ const { values: args } = parseArgs({
     "latency-ms": { type: "string", default: "20" },
     "ranges-page-size": { type: "string", default: "100" },
     "ranges-documents": { type: "string", default: "1000000" },
+    "layer-ranges": { type: "string", default: "" },
+    "layer-documents": { type: "string", default: "20000" },
   },
 });
 const source = path.resolve(args.source);
@@ -222,6 +228,51 @@ async function localServerRun() {
   return { ours, peer };
 }
 
+// ------------------------------------------------------------------------ the ranges layer
+/** One live job per K through the ranges layer in front of one local server: K ranges, latency
+ *  added per request, throughput high enough never to throttle. */
+async function layerRuns(documents, ks, latencyMs, pageSize) {
+  const state = path.join(work, "cosmos-layer");
+  sh(cosmosSh, ["install"]);
+  sh(cosmosSh, ["start", state]);
+  sh(cosmosSh, ["wait", state]);
+  const endpoint = fs.readFileSync(path.join(state, "endpoint"), "utf8").trim();
+  const ca = path.join(state, "cert.pem");
+  const runs = [];
+  try {
+    for (const k of ks) {
+      const db = `bench_layer_${k}`;
+      sh(cosmosSh, ["create-db", state, db]);
+      sh(cosmosSh, ["create-containers", state, db, "notes:/workspaceId"]);
+      log(`layer: seeding ${documents} notes into ${db}`);
+      sh("node", [path.join(source, "deploy/local/seed.mjs"), "--endpoint", endpoint, "--ca", ca, "--db", db,
+        "--containers", "notes", "--per-container", String(documents), "--body-bytes", "1000", "--seed", "8"]);
+      const portFile = path.join(work, `layer-${k}.port`);
+      const layer = spawn("node", [path.join(source, "deploy/local/ranges/layer.mjs"), "--upstream", endpoint,
+        "--cert", ca, "--key", path.join(state, "key.pem"), "--ranges", String(k), "--latency-ms", String(latencyMs),
+        "--throughput", "10000000", "--port", "0", "--port-file", portFile], { stdio: ["ignore", "ignore", "inherit"] });
+      children.push(layer);
+      while (!fs.existsSync(portFile) || fs.readFileSync(portFile, "utf8").trim() === "") await sleep(20);
+      const port = fs.readFileSync(portFile, "utf8").trim();
+      log(`layer: ${k} ranges, ${latencyMs} ms per request`);
+      const daemon = await startDaemon(`daemon-layer-k${k}`, {
+        COSMOS_ENDPOINT: `https://127.0.0.1:${port}`, COSMOS_KEY: kEmulatorKey, COSMOS_DATABASE: db,
+        COSMOS_CA_FILE: ca, FIELD_ENCRYPT_ENABLED: "true", FIELD_ENCRYPT_KEY_PROVIDER: "env",
+        FIELD_ENCRYPT_KEY: dataKey, FIELD_ENCRYPT_KEY_ID: "k1",
+      });
+      const layerCpuBefore = cpuSeconds(layer.pid);
+      const figures = await measureJob(daemon, { batchSize: pageSize, rangeConcurrency: k });
+      figures.layerCpuUsPerDoc = ((cpuSeconds(layer.pid) - layerCpuBefore) * 1e6) / figures.scanned;
+      daemon.child.kill("SIGTERM");
+      layer.kill("SIGTERM");
+      runs.push({ k, documents, ...figures });
+    }
+  } finally {
+    sh(cosmosSh, ["stop", state]);
+  }
+  return runs;
+}
+
 // ------------------------------------------------------------------------ the null backend
 /** One live job against the null backend. options: { ranges, latencyMs, knobs } (K ranges, added
  *  latency per request, knobs over the defaults). */
@@ -321,11 +372,28 @@ try {
       f2(r.seconds), f0(r.docsPerSecond), `${f2(r.docsPerSecond / base.docsPerSecond)}x`,
       f3((r.cpuSeconds * 1000) / r.scanned), `${f2(r.cpuUsPerDoc / base.cpuUsPerDoc)}x`, f1(r.peakRssMb)])));
   }
+  const byLayer = [];
+  if (args["layer-ranges"]) {
+    const documents = Number(args["layer-documents"]);
+    const latencyMs = Number(args["latency-ms"]);
+    const rangesPage = Number(args["ranges-page-size"]);
+    byLayer.push(...await layerRuns(documents, args["layer-ranges"].split(",").map(Number), latencyMs, rangesPage));
+    out.push(`\n## Partition key ranges: the ranges layer over the local server, ${f0(documents)} notes, ` +
+      `${latencyMs} ms added per request, pages of ${rangesPage} documents, writeMode ${args["write-mode"]}\n`);
+    const base = byLayer[0];
+    out.push(table(["K ranges", "seconds", "docs/s", `docs/s vs K=${base.k}`, "daemon CPU s / 1,000 docs",
+      `CPU/doc vs K=${base.k}`, "layer CPU µs/doc", "peak RSS MB"],
+    byLayer.map((r) => [String(r.k), f2(r.seconds), f0(r.docsPerSecond), `${f2(r.docsPerSecond / base.docsPerSecond)}x`,
+      f3((r.cpuSeconds * 1000) / r.scanned), `${f2(r.cpuUsPerDoc / base.cpuUsPerDoc)}x`, f0(r.layerCpuUsPerDoc),
+      f1(r.peakRssMb)])));
+  }
   out.push("\n## Control plane while a job runs flat out: GET /v1/jobs/{id}\n");
   out.push(table(["job", "GETs", "p50 ms", "p99 ms"], [
     ...(ours ? [["local server", String(ours.gets), f2(ours.getP50), f2(ours.getP99)]] : []),
     ...scale.map((s) => [`null backend, ${f0(s.documents)}`, String(s.gets), f2(s.getP50), f2(s.getP99)]),
     ...byRanges.map((r) => [`null backend, ${f0(r.documents)}, K=${r.k}`, String(r.gets), f2(r.getP50),
+      f2(r.getP99)]),
+    ...byLayer.map((r) => [`ranges layer, ${f0(r.documents)}, K=${r.k}`, String(r.gets), f2(r.getP50),
       f2(r.getP99)]),
     ...[...scale, ...byRanges].slice(0, 1).map((s) => ["(no job: the same daemon idle, the machine's noise)",
       String(s.idle.gets), f2(s.idle.getP50), f2(s.idle.getP99)]),
