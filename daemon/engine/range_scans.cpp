@@ -54,6 +54,7 @@ net::awaitable<RunOutcome> ContainerRunner::supervise() {
     co_return RunOutcome{RunStatus::kStopped, "stopped by operator"};
   }
   for (;;) {
+    if (active_ == 0 && (outcome_ || progress_.finished)) break;
     // Interrupted (pause, stop, shutdown) and every scan held between batches: the job's gate
     // decides, once for all of them, whether they go on or stop.
     if (!outcome_ && interrupted() && held_ == active_) {
@@ -65,7 +66,7 @@ net::awaitable<RunOutcome> ContainerRunner::supervise() {
       if (go) continue;
     }
     if (!outcome_ && !interrupted()) launch_scans(executor);
-    if (active_ == 0 && (outcome_ || progress_.finished)) break;
+    if (active_ == 0 && (outcome_ || progress_.finished)) continue;  // ends above
     boost::system::error_code woken;
     co_await supervisor_signal_->async_wait(net::redirect_error(net::use_awaitable, woken));
   }
