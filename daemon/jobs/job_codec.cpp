@@ -119,6 +119,35 @@ class Reader {
   std::string error_;
 };
 
+/// One range's position from a checkpoint; problems go to `checkpoint` as "ranges: ...".
+engine::RangePosition read_range(const rapidjson::Value& item, Reader& checkpoint) {
+  Reader range(item);
+  engine::RangePosition position;
+  position.range_id = range.string("id");
+  position.min_inclusive = range.string("minInclusive");
+  position.max_exclusive = range.string("maxExclusive");
+  position.continuation = range.string("continuation");
+  position.finished = range.boolean("finished");
+  position.scanned = range.uint("scanned");
+  position.batches = range.uint("batches");
+  if (const rapidjson::Value* partial = common::find_member(item, "partial")) {
+    position.partial = partial->IsBool() && partial->GetBool();
+  }
+  if (const rapidjson::Value* children = common::find_member(item, "splitInto");
+      children != nullptr && children->IsArray()) {
+    for (const auto& child : children->GetArray()) {
+      if (child.IsString()) position.split_into.emplace_back(child.GetString());
+    }
+  }
+  for (std::string_view value :
+       {std::string_view(position.continuation), std::string_view(position.range_id),
+        std::string_view(position.min_inclusive), std::string_view(position.max_exclusive)}) {
+    if (!header_safe(value)) range.problem("continuation", "must not hold control characters");
+  }
+  if (!range.error().empty()) checkpoint.problem("ranges: " + range.error());
+  return position;
+}
+
 }  // namespace
 
 std::string to_state_json(const Job& job) {
@@ -226,31 +255,7 @@ common::Result<Job> from_state_json(std::string_view state_text) {
         checkpoint.problem("ranges", "must hold objects");
         break;
       }
-      Reader range(item);
-      engine::RangePosition position;
-      position.range_id = range.string("id");
-      position.min_inclusive = range.string("minInclusive");
-      position.max_exclusive = range.string("maxExclusive");
-      position.continuation = range.string("continuation");
-      position.finished = range.boolean("finished");
-      position.scanned = range.uint("scanned");
-      position.batches = range.uint("batches");
-      if (const rapidjson::Value* partial = common::find_member(item, "partial")) {
-        position.partial = partial->IsBool() && partial->GetBool();
-      }
-      if (const rapidjson::Value* children = common::find_member(item, "splitInto");
-          children != nullptr && children->IsArray()) {
-        for (const auto& child : children->GetArray()) {
-          if (child.IsString()) position.split_into.emplace_back(child.GetString());
-        }
-      }
-      for (std::string_view value :
-           {std::string_view(position.continuation), std::string_view(position.range_id),
-            std::string_view(position.min_inclusive), std::string_view(position.max_exclusive)}) {
-        if (!header_safe(value)) range.problem("continuation", "must not hold control characters");
-      }
-      if (!range.error().empty()) checkpoint.problem("ranges: " + range.error());
-      job.progress.ranges.push_back(std::move(position));
+      job.progress.ranges.push_back(read_range(item, checkpoint));
     }
   } else if (std::string continuation = checkpoint.string("continuation"); !continuation.empty()) {
     // A checkpoint from before range scans: its cross-partition query goes on as it was.

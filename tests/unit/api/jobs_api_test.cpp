@@ -70,12 +70,20 @@ struct ControlPlane {
   }
 
   Response call(http::verb method, std::string target, std::string body = {}) {
+    return call_on(io, method, std::move(target), std::move(body));
+  }
+
+  /// The request served by a server running on `server_io`.
+  Response call_on(net::io_context& server_io,
+                   http::verb method,
+                   std::string target,
+                   std::string body = {}) {
     http::request<http::string_body> message(method, target, 11);
     if (!body.empty()) message.set(http::field::content_type, "application/json");
     message.body() = std::move(body);
     message.prepare_payload();
     const Request request{std::move(message), Caller::token, {}, 1};
-    return testing::run_sync(io, router.dispatch(request));
+    return testing::run_sync(server_io, router.dispatch(request));
   }
 
   /// The error code of a JSON error answer.
@@ -184,12 +192,7 @@ TEST_CASE_FIXTURE(ControlPlane,
   auto jobs_work = net::make_work_guard(io);
   std::thread jobs_thread([&] { io.run(); });
   auto on_control = [&](http::verb method, std::string target, std::string body = {}) {
-    http::request<http::string_body> message(method, target, 11);
-    if (!body.empty()) message.set(http::field::content_type, "application/json");
-    message.body() = std::move(body);
-    message.prepare_payload();
-    const Request request{std::move(message), Caller::token, {}, 1};
-    return testing::run_sync(control, router.dispatch(request));
+    return call_on(control, method, std::move(target), std::move(body));
   };
   const Response created = on_control(http::verb::post, "/v1/jobs", submission("good.json"));
   REQUIRE_MESSAGE(created.result() == http::status::created, created.body());
