@@ -67,7 +67,7 @@ TEST_CASE_FIXTURE(Fixture, "every range is scanned pinned, in parallel, each doc
   CHECK(progress.counts.scanned == 120);
   CHECK(progress.counts.rewritten == 120);
   CHECK(writes.size() == 120);
-  for (const auto& [id, times] : writes) CHECK_MESSAGE(times == 1, id);
+  for (const auto& written : writes) CHECK_MESSAGE(written.second == 1, written.first);
   REQUIRE(progress.ranges.size() == 4);
   for (const RangePosition& position : progress.ranges) {
     CHECK(position.finished);
@@ -94,7 +94,7 @@ TEST_CASE_FIXTURE(Fixture, "a range that splits mid-scan continues in its childr
   const Progress& progress = runner.progress();
   CHECK(progress.counts.scanned == 100);
   CHECK(writes.size() == 100);
-  for (const auto& [id, times] : writes) CHECK_MESSAGE(times == 1, id);
+  for (const auto& written : writes) CHECK_MESSAGE(written.second == 1, written.first);
   REQUIRE(progress.ranges.size() == 4);  // 0 (split), its children 2 and 3, and 1
   CHECK(progress.ranges[0].range_id == "0");
   CHECK(progress.ranges[0].split_into == std::vector<std::string>{"2", "3"});
@@ -131,7 +131,7 @@ TEST_CASE_FIXTURE(Fixture, "a resume after a crash during a split goes on from t
     CHECK(store.get("n" + std::to_string(i))["secret"].IsObject());
   }
   CHECK(writes.size() == 80);
-  for (const auto& [id, times] : writes) CHECK_MESSAGE(times == 1, id);
+  for (const auto& written : writes) CHECK_MESSAGE(written.second == 1, written.first);
   const Progress& progress = second.progress();
   CHECK(progress.ranges[0].split_into.size() == 2);
   CHECK(progress.finished);
@@ -171,7 +171,7 @@ TEST_CASE_FIXTURE(Fixture,
   REQUIRE(run(runner).status == RunStatus::kSucceeded);
   CHECK(refused);
   CHECK(writes.size() == 40);
-  for (const auto& [id, times] : writes) CHECK_MESSAGE(times == 1, id);
+  for (const auto& written : writes) CHECK_MESSAGE(written.second == 1, written.first);
 }
 
 TEST_CASE_FIXTURE(Fixture, "rangeConcurrency 1 scans one range at a time, in EPK order") {
