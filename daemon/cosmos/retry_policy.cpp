@@ -22,6 +22,15 @@ std::string_view to_string(RetryCause cause) {
   return "unknown";
 }
 
+std::chrono::milliseconds round_delay(std::chrono::milliseconds retry_after, int rounds) {
+  constexpr std::chrono::milliseconds kFirst{100};
+  constexpr std::chrono::milliseconds kMost{5'000};
+  const auto wait = retry_after > std::chrono::milliseconds::zero()
+                        ? retry_after
+                        : kFirst * (1 << std::clamp(rounds, 0, 6));
+  return std::min(kMost, wait);
+}
+
 std::optional<RetryCause> retry_cause(int status) {
   switch (status) {
     case 0:

@@ -40,4 +40,9 @@ std::chrono::milliseconds backoff_delay(RetryCause cause,
                                         const RetryOptions& options,
                                         double unit_random);
 
+/// The wait before the engine asks again itself (a page's query, a round of writes) after a
+/// retryable answer came back to it: the server's `retry_after` when it gave one, else 100 ms
+/// doubling with each round in a row (`rounds` 0 is the first); 5 s at most.
+std::chrono::milliseconds round_delay(std::chrono::milliseconds retry_after, int rounds);
+
 }  // namespace backfilld::cosmos

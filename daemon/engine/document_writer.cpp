@@ -14,8 +14,6 @@ namespace backfilld::engine {
 namespace {
 
 constexpr int kMaxResends = 100;  ///< a 424 is bounded by the conflicts of its batch anyway
-constexpr std::chrono::milliseconds kThrottleBackoff{100};
-constexpr std::chrono::milliseconds kMaxThrottleBackoff{5'000};
 
 /// Whether two documents hold the same members and values, Cosmos's system properties aside.
 bool same_content(const rapidjson::Value& a, const rapidjson::Value& b) {
@@ -40,9 +38,8 @@ bool same_content(const rapidjson::Value& a, const rapidjson::Value& b) {
 
 }  // namespace
 
-/// The wait before the next round when some writes met a retryable answer: the server's
-/// x-ms-retry-after-ms when it gave one, else 100 ms doubling with each throttled round; 5 s at
-/// most.
+/// The wait before the next round when some writes met a retryable answer: the longest
+/// cosmos::round_delay of the round's answers.
 struct DocumentWriter::Backoff {
   std::chrono::milliseconds delay{0};
   cosmos::RetryCause cause = cosmos::RetryCause::kThrottled;
@@ -53,10 +50,7 @@ struct DocumentWriter::Backoff {
   bool add(int answer, std::chrono::milliseconds retry_after = {}) {
     const auto retryable = cosmos::retry_cause(answer);
     if (!retryable) return false;
-    const auto wait = retry_after > std::chrono::milliseconds::zero()
-                          ? retry_after
-                          : kThrottleBackoff * (1 << std::min(rounds, 6));
-    delay = std::min(kMaxThrottleBackoff, std::max(delay, wait));
+    delay = std::max(delay, cosmos::round_delay(retry_after, rounds));
     cause = *retryable;
     status = answer;
     return true;

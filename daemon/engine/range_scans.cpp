@@ -17,19 +17,6 @@ constexpr rapidjson::SizeType kDocumentsBetweenYields = 64;
 /// Empty pages in a row after which a range's scan says so (then at every further power of 2).
 constexpr std::uint64_t kEmptyPagesWorthALine = 64;
 
-std::string_view id_of(const rapidjson::Value& document) {
-  return common::string_member(document, "id").value_or(std::string_view());
-}
-
-/// The wait before a page is asked again: the server's hint when it gave one, else 100 ms
-/// doubling per failed read; 5 s at most.
-std::chrono::milliseconds query_backoff(const cosmos::Error& error, int failed) {
-  return std::min(std::chrono::milliseconds(5'000),
-                  error.retry_after > std::chrono::milliseconds::zero()
-                      ? error.retry_after
-                      : std::chrono::milliseconds(100) * (1 << std::min(failed, 6)));
-}
-
 }  // namespace
 
 RangePosition* ContainerRunner::find_position(const std::string& key) {
@@ -146,7 +133,7 @@ net::awaitable<void> ContainerRunner::scan_range(std::string key) {
         }
         // Throttled or unavailable (a store that does not wait itself, or a scope that gave
         // up): wait and read the page again; never a failure.
-        const auto delay = query_backoff(error, failed_queries++);
+        const auto delay = cosmos::round_delay(error.retry_after, failed_queries++);
         if (!co_await retry_scope_.wait(delay, *cause, error.status, "query")) {
           end(RunOutcome{RunStatus::kStopped,
                          "interrupted while the query was retried: " + cosmos::describe(error)});
@@ -215,7 +202,7 @@ net::awaitable<std::string> ContainerRunner::follow_split(const std::string& key
                     target_.job_label, position.range_id, position.min_inclusive,
                     position.max_exclusive);
     }
-    const auto delay = query_backoff(gone, attempt);
+    const auto delay = cosmos::round_delay(gone.retry_after, attempt);
     if (!co_await retry_scope_.wait(delay, cosmos::RetryCause::kGone, gone.status, "query")) {
       end(RunOutcome{RunStatus::kStopped, "interrupted while waiting for a split to complete"});
       co_return std::string();
@@ -242,8 +229,8 @@ net::awaitable<bool> ContainerRunner::process_page(
     }
     TransformResult result = transform_.apply(documents[i], allocator, target_.mode);
     if (result.outcome == Outcome::kError) {
-      spdlog::warn("{}: document {} left untouched: {}", target_.job_label, id_of(documents[i]),
-                   result.detail);
+      spdlog::warn("{}: document {} left untouched: {}", target_.job_label,
+                   common::string_member(documents[i], "id").value_or(""), result.detail);
     }
     if (result.outcome != Outcome::kRewritten || target_.mode != Mode::kLive) {
       report.counts.add(result);

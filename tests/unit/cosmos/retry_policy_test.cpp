@@ -45,4 +45,15 @@ TEST_CASE("without a server hint the backoff is jittered, exponential and capped
   CHECK(backoff_delay(RetryCause::kThrottled, 2, std::nullopt, options, 0.5) == milliseconds(100));
 }
 
+TEST_CASE("the engine's own rounds wait the server's hint, else 100 ms doubling, 5 s at most") {
+  CHECK(round_delay(milliseconds(0), 0) == milliseconds(100));
+  CHECK(round_delay(milliseconds(0), 1) == milliseconds(200));
+  CHECK(round_delay(milliseconds(0), 5) == milliseconds(3'200));
+  CHECK(round_delay(milliseconds(0), 6) == milliseconds(5'000));      // 6,400 capped
+  CHECK(round_delay(milliseconds(0), 1'000) == milliseconds(5'000));  // no overflow
+  CHECK(round_delay(milliseconds(0), -3) == milliseconds(100));
+  CHECK(round_delay(milliseconds(750), 4) == milliseconds(750));  // the hint wins
+  CHECK(round_delay(milliseconds(60'000), 0) == milliseconds(5'000));
+}
+
 }  // namespace backfilld::cosmos
