@@ -10,8 +10,9 @@
 //   node layer.mjs --upstream https://127.0.0.1:PORT --cert F --key F [--ranges 4]
 //     [--throughput 400] [--autoscale-max N] [--latency-ms 0] [--split-after N]
 //     [--trace] [--port 0] [--host 127.0.0.1] [--port-file F]
-// Admin (same port): GET /_layer/stats, POST /_layer/split {"collection": "dbs/D/colls/C",
-// "range": "0", "completeAfterMs": 0}.
+// Admin (same port): GET /_layer/stats, GET /_layer/stats/usage?collection=dbs/D/colls/C
+// [&collection=...][&since=MS][&until=MS][&ua=backfilld|other|all] (usage.mjs),
+// POST /_layer/split {"collection": "dbs/D/colls/C", "range": "0", "completeAfterMs": 0}.
 import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
@@ -20,6 +21,7 @@ import { parseArgs } from "node:util";
 import { closeOnSignals } from "../shutdown.mjs";
 import { failure, Router } from "./routes.mjs";
 import { Upstream } from "./upstream.mjs";
+import { kUaClasses, mergeSlots, summarize } from "./usage.mjs";
 
 const usage = "usage: node layer.mjs --upstream URL --cert FILE --key FILE [--ranges K] [--throughput RU] " +
   "[--autoscale-max RU] [--latency-ms N] [--split-after N] [--port 0] [--host 127.0.0.1] [--port-file FILE]";
@@ -95,11 +97,52 @@ function send(res, reply) {
   res.end(body);
 }
 
-async function admin(method, segments, body) {
-  if (method === "GET" && segments[1] === "stats") {
+/// GET /_layer/stats/usage: the RU timeline of one or more containers (summed by second) for one
+/// client class or all, between since and until (ms since the epoch; default the whole ring).
+function usageAnswer(query) {
+  const links = query.getAll("collection").map((link) => link.replace(/^\/+|\/+$/g, ""));
+  if (links.length === 0) return failure(400, "BadRequest", "usage wants ?collection=dbs/D/colls/C (repeatable)");
+  const unknown = links.filter((link) => !router.usage.has(link));
+  if (unknown.length > 0) {
+    return failure(404, "NotFound", `no document requests recorded for ${unknown.join(", ")}; ` +
+      `recorded: ${[...router.usage.keys()].join(", ") || "none"}`);
+  }
+  const bound = (name, fallback) => {
+    const text = query.get(name);
+    if (text === null) return fallback;
+    if (!/^\d+$/.test(text)) throw new Error(`${name} must be milliseconds since the epoch, got "${text}"`);
+    return Number(text);
+  };
+  let since;
+  let until;
+  try {
+    since = bound("since", 0);
+    until = bound("until", Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    return failure(400, "BadRequest", err.message);
+  }
+  const ua = query.get("ua") ?? "all";
+  if (ua !== "all" && !kUaClasses.includes(ua)) return failure(400, "BadRequest", `ua must be all, ${kUaClasses.join(" or ")}, got "${ua}"`);
+  const classes = ua === "all" ? kUaClasses : [ua];
+  const now = Date.now();
+  const slots = links.flatMap((link) => router.usage.get(link).slots(classes, since, until, now));
+  return { status: 200, json: { collections: links, ua, since, until: Math.min(until, now), ...summarize(mergeSlots([slots])) }, charge: 0 };
+}
+
+async function admin(method, segments, body, query) {
+  if (method === "GET" && segments[1] === "stats" && segments[2] === "usage") return usageAnswer(query);
+  if (method === "GET" && segments[1] === "stats" && segments.length === 2) {
     const collections = {};
     for (const [link, made] of router.collections) {
       collections[link] = (await made.catch(() => null))?.report() ?? null;
+    }
+    // Per container and client class, the retained seconds that saw requests (the ring).
+    const now = Date.now();
+    for (const [link, timeline] of router.usage) {
+      collections[link] ??= { link };
+      collections[link].usage = Object.fromEntries(kUaClasses.map((cls) => [cls,
+        timeline.slots([cls], 0, now + 1000, now).map(({ t, requestCharge, requests, throttled }) =>
+          ({ t, requestCharge: Math.round(requestCharge * 100) / 100, requests, throttled }))]));
     }
     return { status: 200, json: { ...router.stats, collections }, charge: 0 };
   }
@@ -122,7 +165,7 @@ const server = https.createServer({ cert, key, keepAlive: true }, async (req, re
     const body = await readBody(req);
     const url = new URL(req.url, "https://layer");
     const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    if (segments[0] === "_layer") return send(res, await admin(req.method, segments, body));
+    if (segments[0] === "_layer") return send(res, await admin(req.method, segments, body, url.searchParams));
     if (latencyMs > 0) await delay(latencyMs);
     const reply = await router.route({ method: req.method, segments, headers: req.headers, body, target: req.url });
     if (args.trace) {

@@ -6,6 +6,7 @@ import { epkOfHeader, inRange } from "./epk.mjs";
 import { applyOffer, offerOf, queryOffers } from "./offers.mjs";
 import { pinnedKind, queryPlan, servePinned, unwrapContinuation } from "./query.mjs";
 import { Collection } from "./ranges.mjs";
+import { uaClass, UsageTimeline } from "./usage.mjs";
 
 const isTrue = (value) => String(value ?? "").toLowerCase() === "true";
 
@@ -28,6 +29,13 @@ export class Router {
     this.upstream = options.upstream;
     this.collections = new Map(); // "dbs/db/colls/coll" -> Promise<Collection>
     this.stats = { requests: 0, routed: 0, throttled: 0, gone: 0, byOperation: {}, splits: [] };
+    this.usage = new Map(); // "dbs/db/colls/coll" -> UsageTimeline of its document requests
+  }
+
+  /// The RU timeline of a container link (created on first use; kept across a re-creation).
+  timeline(link) {
+    if (!this.usage.has(link)) this.usage.set(link, new UsageTimeline());
+    return this.usage.get(link);
   }
 
   /// The Collection of a link, created from the server's container resource on first use.
@@ -101,7 +109,9 @@ export class Router {
     } catch {
       return this.forward(request, "docs"); // no such container: the server answers its 404
     }
-    return this.documents(request, collection);
+    const reply = await this.documents(request, collection);
+    this.timeline(link).record(uaClass(request.headers["user-agent"]), reply.charge ?? 0, reply.status === 429);
+    return reply;
   }
 
   /// The database account: its endpoints must name the layer, or an SDK with endpoint discovery
