@@ -147,5 +147,20 @@ jq -e '.throttled == 0 and .requests > 0' "$work/before.json" >/dev/null || fail
 # bounds any 5-s window near the throughput, and at 150 ops/s it was kept busy near it.
 jq -e --argjson limit "$throughput" '.max5sRuPerSecond <= $limit * 1.5 and .max5sRuPerSecond >= $limit * 0.7' \
   "$work/after.json" >/dev/null || fail "5-s peak over the raise is not near $throughput RU/s: $(jq -c . "$work/after.json")"
+# Bad input is refused with a message naming it.
+refused() { # refused STATUS PATTERN CURL-ARGS...: the answer has STATUS and a body matching PATTERN
+  local want="$1" pattern="$2" got
+  shift 2
+  got="$(curl -sS -o "$work/refused.out" -w '%{http_code}' "$@")"
+  [[ "$got" == "$want" ]] && grep -q -- "$pattern" "$work/refused.out" ||
+    fail "$* answered $got $(cat "$work/refused.out"), want $want matching '$pattern'"
+}
+refused 400 "rate must be a number" -X POST -d '{"rate": -1}' "$sim/rate"
+refused 400 "unknown field ops" -X POST -d '{"ops": 5}' "$sim/rate"
+refused 400 "ua must be" --cacert "$ca" "$layer/_layer/stats/usage?collection=$collection&ua=job"
+refused 400 "since must be" --cacert "$ca" "$layer/_layer/stats/usage?collection=$collection&since=yesterday"
+refused 404 "dbs/$db/colls/nope" --cacert "$ca" "$layer/_layer/stats/usage?collection=dbs/$db/colls/nope"
+jq -e --arg c "$collection" '.collections[$c].usage.other | length > 0' <(curl -sSf --cacert "$ca" "$layer/_layer/stats") >/dev/null ||
+  fail "GET /_layer/stats has no per-second usage for $collection"
 log "before the raise: $(jq -c . "$work/before.json"); after: $(jq -c . "$work/after.json")"
 log "passed"

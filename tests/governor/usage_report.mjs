@@ -91,6 +91,9 @@ try {
   die(`${url.origin} answered ${answer.status} with no JSON: ${answer.text.slice(0, 200)}`, 1);
 }
 if (answer.status !== 200) die(`the layer answered ${answer.status}: ${body.message ?? answer.text}`, 1);
+if (typeof body.total?.requests !== "number" || !Array.isArray(body.seconds)) {
+  die(`${url.origin} answered no usage summary (a layer older than /_layer/stats/usage?): ${answer.text.slice(0, 200)}`, 1);
+}
 
 const ratio = (x) => Math.round((x / budget) * 10000) / 10000;
 const report = {
