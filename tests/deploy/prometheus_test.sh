@@ -23,6 +23,7 @@ db="prometheus-$(openssl rand -hex 4)"
 pids=()
 finish() {
   local rc=$? pid
+  "$src/tests/governor/prometheus.sh" stop "$work/prom" >/dev/null 2>&1 || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then rm -rf "$work"; else echo "prometheus test: kept $work (database $db)" >&2; fi
@@ -32,7 +33,7 @@ trap finish EXIT
 log() { echo "prometheus test [${SECONDS}s]: $*" >&2; }
 fail() {
   log "FAIL: $*"
-  for file in daemon.log prometheus.log; do [[ -f "$work/$file" ]] && { echo "--- $file" >&2; tail -n 20 "$work/$file" >&2; }; done
+  for file in daemon.log prom/prometheus.log; do [[ -f "$work/$file" ]] && { echo "--- $file" >&2; tail -n 20 "$work/$file" >&2; }; done
   exit 1
 }
 
@@ -74,34 +75,12 @@ until port="$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | grep -oE '[
 done
 base="http://127.0.0.1:$port"
 
-# Prometheus cannot listen on port 0 and say which it got: take a free one and retry on a clash.
-cat >"$work/prometheus.yml" <<YAML
-global: {scrape_interval: 1s, evaluation_interval: 1s}
-rule_files: ["$src/deploy/prometheus/alerts.yml"]
-scrape_configs:
-  - job_name: backfilld
-    honor_labels: true # the daemon's container="<Cosmos container>" label, as the chart's ServiceMonitor sets it
-    static_configs: [{targets: ["127.0.0.1:$port"]}]
-YAML
-for attempt in 1 2 3; do
-  prom_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-    --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-  prom_pid=$!
-  prom="http://127.0.0.1:$prom_port"
-  deadline=$((SECONDS + 20))
-  until curl -sf "$prom/-/ready" >/dev/null; do
-    kill -0 "$prom_pid" 2>/dev/null || break
-    ((SECONDS < deadline)) || fail "prometheus not ready"
-    sleep 0.1
-  done
-  if kill -0 "$prom_pid" 2>/dev/null; then pids+=("$prom_pid"); break; fi
-  wait "$prom_pid" || true
-  ((attempt < 3)) || fail "prometheus did not start"
-done
-scraped() { curl -sf "$prom/api/v1/targets" | jq -e '.data.activeTargets[0].health == "up"' >/dev/null; }
-deadline=$((SECONDS + 15))
-until scraped; do ((SECONDS < deadline)) || fail "prometheus does not scrape the daemon"; sleep 0.2; done
+# The suite's Prometheus (tests/governor/prometheus.sh): a free port, 1 s scrapes with honor_labels
+# (the daemon's container="<Cosmos container>" label, as the chart's ServiceMonitor sets it), the
+# alert rules loaded; it returns once the daemon has been scraped.
+"$src/tests/governor/prometheus.sh" start "$work/prom" --scrape "backfilld=127.0.0.1:$port" \
+  --rule-file "$src/deploy/prometheus/alerts.yml" >/dev/null || fail "prometheus did not start or scrape the daemon"
+prom="$(<"$work/prom/prometheus-url")"
 log "daemon on $base, prometheus on $prom scraping it every second"
 start="$(date +%s)"
 
