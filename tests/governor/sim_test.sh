@@ -7,7 +7,8 @@
 #  2. Its rate raised live over it (POST /rate, 150 ops/s, 80 % writes, ~1,300 RU/s): 429s appear
 #     in its metrics and the same query goes over 5 %, for at least 6 s of the layer's timeline.
 #  3. The layer's usage endpoint (usage_report.mjs) agrees with the simulator's own counts:
-#     requests, 429s and RU, all in the "other" class and none in "backfilld"; the seconds
+#     requests, 429s and RU, all in the "other" class and none in "backfilld" (the simulator
+#     retries a 429 once after the hint, so its counts include the retries); the seconds
 #     before the raise hold no 429; the highest 5-s window stays near the throughput.
 # Waits poll with deadlines; nothing sleeps for a fixed time to wait for something.
 #
@@ -68,7 +69,7 @@ wait_port "$work/layer.port" "${pids[-1]}" "the ranges layer"
 layer="https://127.0.0.1:$(<"$work/layer.port")"
 
 node "$here/app_sim.mjs" --endpoint "$layer" --ca "$ca" --db "$db" --rate 10 --read-fraction 0.5 \
-  --documents 60 --port 0 --port-file "$work/sim.port" >"$work/sim.out" 2>"$work/sim.log" &
+  --documents 60 --retries 1 --port 0 --port-file "$work/sim.port" >"$work/sim.out" 2>"$work/sim.log" &
 pids+=($!)
 wait_port "$work/sim.port" "${pids[-1]}" "the simulator"
 sim="http://127.0.0.1:$(<"$work/sim.port")"
