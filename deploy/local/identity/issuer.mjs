@@ -300,18 +300,20 @@ async function admin(req, res, segments) {
 async function handle(req, res) {
   const url = new URL(req.url, "https://issuer");
   const segments = url.pathname.split("/").filter(Boolean);
+  // MSAL asks IMDS for ".../oauth2/token/": trailing slashes do not matter here.
+  const pathname = `/${segments.join("/")}`;
   if (segments[0] === "_issuer") return admin(req, res, segments);
   stats.requests += 1;
-  const isTokenRequest = url.pathname.toLowerCase() === "/msi/token" || url.pathname === "/metadata/identity/oauth2/token" ||
+  const isTokenRequest = pathname.toLowerCase() === "/msi/token" || pathname === "/metadata/identity/oauth2/token" ||
     (segments[1] === "oauth2" && segments.at(-1) === "token");
   if (isTokenRequest && failPlan.count > 0) {
     failPlan.count -= 1;
     stats.failed += 1;
     return aadError(res, failPlan.status, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.");
   }
-  if (req.method === "GET" && url.pathname === "/metadata/identity/oauth2/token") return managedIdentityToken(req, res, url, "imds");
-  if (req.method === "GET" && url.pathname.toLowerCase().replace(/\/$/, "") === "/msi/token") return managedIdentityToken(req, res, url, "app_service");
-  if (req.method === "GET" && url.pathname === "/common/discovery/instance") {
+  if (req.method === "GET" && pathname === "/metadata/identity/oauth2/token") return managedIdentityToken(req, res, url, "imds");
+  if (req.method === "GET" && pathname.toLowerCase() === "/msi/token") return managedIdentityToken(req, res, url, "app_service");
+  if (req.method === "GET" && pathname === "/common/discovery/instance") {
     const host = req.headers.host;
     return sendJson(res, 200, {
       tenant_discovery_endpoint: `https://${host}/${tenant}/v2.0/.well-known/openid-configuration`, "api-version": "1.1",

@@ -15,6 +15,7 @@
 // keys/NAME answers 403 for it; --allow-oid limits callers to those object ids (default: any).
 // Routes (all need ?api-version= and Authorization: Bearer <token>):
 //   GET  /secrets/{name}[/{version}]     -> {value, id, attributes, tags, contentType?}
+//   GET  /secrets, /keys, /secrets/{name}/versions, /keys/{name}/versions -> {value: [...], nextLink: null}
 //   PUT  /secrets/{name}  {"value", "contentType"?, "tags"?}  -> a new current version
 //   POST /keys/{name}/create  {"kty": "RSA", "key_size": 2048?}; PUT /keys/{name} {"key": JWK with d,p,q,dp,dq,qi}
 //   GET  /keys/{name}[/{version}]        -> {key: {kid, kty, key_ops, n, e}, attributes, tags}
@@ -138,6 +139,18 @@ function keyBundle(vaultUrl, name, v) {
   };
 }
 
+/// GET /{kind} (every item's current version, no version in its id) or /{kind}/{name}/versions: one page, nextLink null.
+function list(vaultUrl, kind, name) {
+  const map = kind === "secrets" ? secrets : keys;
+  const entries = name ? (map.get(name) ?? []).map((v) => [name, v, true]) : [...map].map(([n, versions]) => [n, versions.at(-1), false]);
+  const idField = kind === "secrets" ? "id" : "kid";
+  const value = entries.map(([n, v, withVersion]) => ({
+    [idField]: `${vaultUrl}/${kind}/${n}${withVersion ? `/${v.version}` : ""}`, attributes: attributes(v.created), tags: v.tags ?? {},
+    ...(v.contentType ? { contentType: v.contentType } : {}),
+  }));
+  return { value, nextLink: null };
+}
+
 const find = (map, name, version) => {
   const versions = map.get(name);
   if (!versions) return null;
@@ -196,7 +209,8 @@ async function data(req, res, url, segments) {
   const operation = `${req.method} ${kind}${op ? `/${op}` : ""}`;
   stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
   if (!url.searchParams.get("api-version")) return kvError(res, 400, "BadParameter", "The 'api-version' query parameter is missing.");
-  if ((kind !== "secrets" && kind !== "keys") || !name || segments.length > (op ? 4 : 3)) {
+  const listing = req.method === "GET" && (segments.length === 1 || (segments.length === 3 && third === "versions"));
+  if ((kind !== "secrets" && kind !== "keys") || (!name && !listing) || segments.length > (op ? 4 : 3)) {
     return kvError(res, 404, "NotFound", `No route ${req.method} ${url.pathname}.`);
   }
   if (failPlan.count > 0) {
@@ -218,6 +232,7 @@ async function data(req, res, url, segments) {
     }
   }
   try {
+    if (listing) return sendJson(res, 200, list(vaultUrl, kind, name));
     if (kind === "secrets" && req.method === "GET" && !op) {
       const v = find(secrets, name, version);
       return v ? sendJson(res, 200, secretBundle(vaultUrl, name, v)) : notFound(res, kind, name, version);
