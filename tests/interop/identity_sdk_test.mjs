@@ -129,6 +129,26 @@ test("ClientSecretCredential gets a signed token for the scope's audience; a wro
   await assert.rejects(unknown.getToken("https://vault.azure.net/.default"), /AADSTS700016/);
 });
 
+test("a short token lifetime (/_issuer/config) makes the SDK fetch a new token on each call; the default caches", async () => {
+  const credential = secretCredential();
+  const count = async () => (await admin(issuerUrl, "GET", "/_issuer/stats")).tokens.client_secret;
+  const n0 = await count();
+  const a = await credential.getToken("https://cosmos.azure.com/.default");
+  const b = await credential.getToken("https://cosmos.azure.com/.default");
+  assert.equal(a.token, b.token, "a token valid for an hour is cached");
+  assert.equal(await count(), n0 + 1);
+  await admin(issuerUrl, "POST", "/_issuer/config", { tokenLifetimeS: 60 });
+  try {
+    const c = await credential.getToken("https://vault.azure.net/.default");
+    const d = await credential.getToken("https://vault.azure.net/.default");
+    assert.notEqual(c.token, d.token, "a token within MSAL's 5-minute refresh margin is fetched again");
+    assert.ok(d.expiresOnTimestamp <= Date.now() + 61_000);
+    assert.equal(await count(), n0 + 3);
+  } finally {
+    await admin(issuerUrl, "POST", "/_issuer/config", { tokenLifetimeS: 3600 });
+  }
+});
+
 test("WorkloadIdentityCredential presents the federated token file and gets a token; another assertion is refused", async () => {
   const before = (await admin(issuerUrl, "GET", "/_issuer/stats")).tokens.client_assertion;
   const credential = new WorkloadIdentityCredential({ tenantId, clientId: workloadApp, tokenFilePath: federatedFile, authorityHost: issuerUrl, disableInstanceDiscovery: true });
@@ -184,6 +204,17 @@ test("ManagedIdentityCredential gets tokens from the fake IMDS (AZURE_POD_IDENTI
 
   const stats1 = (await admin(issuerUrl, "GET", "/_issuer/stats")).tokens;
   assert.equal(stats1.imds, stats0.imds + 1);
+  // IMDS refuses a request without "Metadata: true" (what keeps SSRF from reading tokens).
+  const { get } = await import("node:http");
+  const refused = await new Promise((resolve, reject) => {
+    get(`${imdsUrl}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, (res) => {
+      let text = "";
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+    }).on("error", reject);
+  });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error, "invalid_request");
   assert.equal(stats1.app_service, stats0.app_service + 1);
 });
 
