@@ -162,6 +162,17 @@ test("WorkloadIdentityCredential presents the federated token file and gets a to
   fs.writeFileSync(otherFile, "not-the-projected-token");
   const other = new WorkloadIdentityCredential({ tenantId, clientId: workloadApp, tokenFilePath: otherFile, authorityHost: issuerUrl, disableInstanceDiscovery: true });
   await assert.rejects(other.getToken("https://cosmos.azure.com/.default"), /AADSTS70021/);
+
+  // A JWT the issuer minted for api://AzureADTokenExchange is accepted too (a projected service
+  // account token stands in for Kubernetes' own); one for another audience is not.
+  const { access_token: projected } = await admin(issuerUrl, "POST", "/_issuer/mint", { aud: "api://AzureADTokenExchange", sub: "system:serviceaccount:backfilld:backfilld" });
+  fs.writeFileSync(otherFile, projected);
+  const minted = new WorkloadIdentityCredential({ tenantId, clientId: workloadApp, tokenFilePath: otherFile, authorityHost: issuerUrl, disableInstanceDiscovery: true });
+  assert.ok((await minted.getToken("https://cosmos.azure.com/.default")).token);
+  const { access_token: wrongAud } = await admin(issuerUrl, "POST", "/_issuer/mint", { aud: "https://cosmos.azure.com" });
+  fs.writeFileSync(otherFile, wrongAud);
+  const wrong = new WorkloadIdentityCredential({ tenantId, clientId: workloadApp, tokenFilePath: otherFile, authorityHost: issuerUrl, disableInstanceDiscovery: true });
+  await assert.rejects(wrong.getToken("https://cosmos.azure.com/.default"), /AADSTS700212/);
 });
 
 /// Runs ManagedIdentityCredential in a child with `env` (MSAL picks its source from the environment once per process).
