@@ -285,7 +285,10 @@ test("CryptographyClient unwraps RSA-OAEP-256 through the vault: node:crypto's w
   assert.equal(unwrapped.keyID, kek.id);
   assert.equal((await admin(vaultUrl, "GET", "/_vault/stats")).byOperation["POST keys/unwrapkey"], before + 1, "unwrapped by the vault");
 
+  // The SDK wraps RSA-OAEP-256 remotely (its local provider knows only RSA1_5 and RSA-OAEP).
+  const wraps = (await admin(vaultUrl, "GET", "/_vault/stats")).byOperation["POST keys/wrapkey"] ?? 0;
   const rewrapped = await client.wrapKey("RSA-OAEP-256", dek);
+  assert.equal((await admin(vaultUrl, "GET", "/_vault/stats")).byOperation["POST keys/wrapkey"], wraps + 1, "wrapped by the vault");
   assert.deepEqual(Buffer.from((await client.unwrapKey("RSA-OAEP-256", rewrapped.result)).result), dek);
   await assert.rejects(client.unwrapKey("RSA-OAEP-256", crypto.randomBytes(256)), (err) => err.statusCode === 400);
 });
