@@ -9,7 +9,9 @@
 //
 //   node layer.mjs --upstream https://127.0.0.1:PORT --cert F --key F [--ranges 4]
 //     [--throughput 400] [--autoscale-max N] [--latency-ms 0] [--split-after N]
-//     [--trace] [--port 0] [--host 127.0.0.1] [--port-file F]
+//     [--trace] [--port 0] [--host 127.0.0.1] [--port-file F] [--require-aad https://HOST:PORT/TENANT]
+// --require-aad: local auth off, Entra ID tokens of that issuer (../identity/issuer.mjs) only
+// (aad.mjs); its CA must be the layer's cert or in NODE_EXTRA_CA_CERTS.
 // Admin (same port): GET /_layer/stats, GET /_layer/stats/usage?collection=dbs/D/colls/C
 // [&collection=...][&since=MS][&until=MS][&ua=backfilld|other|all] (usage.mjs),
 // POST /_layer/split {"collection": "dbs/D/colls/C", "range": "0", "completeAfterMs": 0}.
@@ -19,12 +21,14 @@ import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { closeOnSignals } from "../shutdown.mjs";
+import { makeAadGate } from "./aad.mjs";
 import { failure, Router } from "./routes.mjs";
 import { Upstream } from "./upstream.mjs";
 import { kUaClasses, mergeSlots, summarize } from "./usage.mjs";
 
 const usage = "usage: node layer.mjs --upstream URL --cert FILE --key FILE [--ranges K] [--throughput RU] " +
-  "[--autoscale-max RU] [--latency-ms N] [--split-after N] [--port 0] [--host 127.0.0.1] [--port-file FILE]";
+  "[--autoscale-max RU] [--latency-ms N] [--split-after N] [--port 0] [--host 127.0.0.1] [--port-file FILE] " +
+  "[--require-aad https://HOST:PORT/TENANT]";
 
 function fail(message) {
   process.stderr.write(`layer.mjs: ${message}\n${usage}\n`);
@@ -40,7 +44,7 @@ try {
       "autoscale-max": { type: "string" }, "latency-ms": { type: "string", default: "0" },
       "split-after": { type: "string", default: "0" }, trace: { type: "boolean" }, port: { type: "string", default: "0" },
       host: { type: "string", default: "127.0.0.1" }, "port-file": { type: "string" },
-      help: { type: "boolean", short: "h" },
+      "require-aad": { type: "string" }, help: { type: "boolean", short: "h" },
     },
     strict: true,
   }));
@@ -74,6 +78,10 @@ try {
 }
 
 const upstream = new Upstream(args.upstream, cert);
+if (args["require-aad"] !== undefined && !/^https:\/\/[^/]+\/[^/]+\/?$/.test(args["require-aad"])) {
+  fail(`--require-aad must be the issuer's tenant authority https://HOST:PORT/TENANT, got ${args["require-aad"]}`);
+}
+const aad = args["require-aad"] ? makeAadGate({ authority: args["require-aad"], ca: cert }) : null;
 const router = new Router({ upstream, ranges, throughput, splitAfter: splitAfter || undefined });
 
 async function readBody(req) {
@@ -144,7 +152,7 @@ async function admin(method, segments, body, query) {
         timeline.slots([cls], 0, now + 1000, now).map(({ t, requestCharge, requests, throttled }) =>
           ({ t, requestCharge: Math.round(requestCharge * 100) / 100, requests, throttled }))]));
     }
-    return { status: 200, json: { ...router.stats, collections }, charge: 0 };
+    return { status: 200, json: { ...router.stats, collections, ...(aad ? { aad: aad.stats } : {}) }, charge: 0 };
   }
   if (method === "POST" && segments[1] === "split") {
     const { collection, range, completeAfterMs = 0 } = JSON.parse(body.toString() || "{}");
@@ -166,6 +174,8 @@ const server = https.createServer({ cert, key, keepAlive: true }, async (req, re
     const url = new URL(req.url, "https://layer");
     const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     if (segments[0] === "_layer") return send(res, await admin(req.method, segments, body, url.searchParams));
+    const refused = aad ? await aad.check(req.headers) : null;
+    if (refused) return send(res, refused);
     if (latencyMs > 0) await delay(latencyMs);
     const reply = await router.route({ method: req.method, segments, headers: req.headers, body, target: req.url });
     if (args.trace) {
@@ -197,7 +207,7 @@ server.listen(port, args.host, () => {
     fs.renameSync(tmp, file);
   }
   process.stdout.write(`listening https://${args.host}:${bound} -> ${args.upstream} (${ranges} ranges, ` +
-    `${throughput.autoscaleMax ?? throughput.offerThroughput} RU/s, latency ${latencyMs} ms)\n`);
+    `${throughput.autoscaleMax ?? throughput.offerThroughput} RU/s, latency ${latencyMs} ms${aad ? ", Entra ID only" : ""})\n`);
 });
 
 closeOnSignals(server, "layer.mjs", () => upstream.close());
