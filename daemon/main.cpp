@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <cmath>
 #include <iostream>
 #include <optional>
 
@@ -32,6 +33,10 @@ constexpr const char* kUsage =
     "                       [--allow-live-without-dry-run] [--grace-period SECONDS]\n"
     "                       [--write-concurrency N] [--range-concurrency N]\n"
     "                       [--write-mode auto|batch|bulk|single]\n"
+    "                       [--total-request-units-per-second N]\n"
+    "                       [--throttle-flag-file FILE] [--throttle-prometheus-url URL\n"
+    "                        --throttle-query PROMQL [--throttle-threshold X]\n"
+    "                        [--throttle-critical-threshold Y] [--throttle-query-interval S]]\n"
     "                       [--environment NAME] [--verbose]\n"
     "                       [--log-format human|json] [--insecure-skip-tls-verify]\n"
     "       backfilld ctl jobs|show|submit|pause|resume|stop|set|report|watch ...\n"
@@ -175,6 +180,9 @@ int serve(const std::vector<std::string>& args) {
   cli::ServeCommandOptions options;
   bool allow_live_without_dry_run = false;
   long grace_seconds = options.grace_period.count();
+  double threshold = 0;
+  double critical = 0;
+  long query_interval = 5;
   std::string write_mode;
   po::options_description description(
       "backfilld serve: the daemon, a queue of jobs driven over the HTTP control plane");
@@ -200,11 +208,37 @@ int serve(const std::vector<std::string>& args) {
       ("write-concurrency", po::value(&options.write_concurrency),
        "jobs' default concurrent writes within a batch, 1-256 (default 16)")
       ("write-mode", po::value(&write_mode), "jobs' default: auto, batch, bulk or single")
+      ("total-request-units-per-second", po::value(&options.total_request_units_per_second),
+       "the request-unit budget of all jobs together, RU/s (default 0: none)")
+      ("throttle-flag-file", po::value(&options.throttle.flag_file),
+       "while this file exists, no job takes a new batch")
+      ("throttle-prometheus-url", po::value(&options.throttle.prometheus_url),
+       "http://host:port of the Prometheus the throttle query asks")
+      ("throttle-query", po::value(&options.throttle.query),
+       "PromQL giving one number about the application's health (e.g. its 429 rate)")
+      ("throttle-threshold", po::value(&threshold),
+       "at or above it, jobs crawl (10% of their budget)")
+      ("throttle-critical-threshold", po::value(&critical),
+       "at or above it, jobs take no new batch until it falls")
+      ("throttle-query-interval", po::value(&query_interval),
+       "seconds between throttle queries (default 5)")
       ("insecure-skip-tls-verify", po::bool_switch(&options.insecure_skip_tls_verify),
        "do not verify the server's certificate (local tests only)");
   // clang-format on
   po::variables_map values;
   if (auto exit_code = parse("serve", args, description, values)) return *exit_code;
+  if (values.count("throttle-threshold") != 0) options.throttle.threshold = threshold;
+  if (values.count("throttle-critical-threshold") != 0) options.throttle.critical = critical;
+  options.throttle.interval = std::chrono::seconds(query_interval);
+  if (auto valid = governor::validate(options.throttle); !valid) {
+    std::cerr << "backfilld serve: " << valid.error().message << "\n";
+    return cli::kExitUsage;
+  }
+  if (!(std::isfinite(options.total_request_units_per_second) &&
+        options.total_request_units_per_second >= 0)) {
+    std::cerr << "backfilld serve: --total-request-units-per-second must be 0 (none) or more\n";
+    return cli::kExitUsage;
+  }
   if (!set_write_mode("serve", write_mode, options.write_mode)) return cli::kExitUsage;
   if (!valid_knobs("serve", engine::KnobPatch{.write_concurrency = options.write_concurrency,
                                               .range_concurrency = options.range_concurrency})) {

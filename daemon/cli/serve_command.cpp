@@ -101,7 +101,9 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
                            .default_database = settings->database,
                            .environment = options.environment,
                            .build_commit = BACKFILLD_COMMIT,
-                           .default_knobs = knobs});
+                           .default_knobs = knobs,
+                           .governor = {.max_request_units_per_second =
+                                            options.total_request_units_per_second}});
   (*client)->set_observer(
       [&manager, record = metrics.request_observer()](const cosmos::RequestEvent& event) {
         record(event);
@@ -178,6 +180,11 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
         }
       },
       net::detached);
+  // Throttle signals from outside (flag file, Prometheus query), and expiry of the API's.
+  net::co_spawn(io,
+                governor::watch_throttles(manager.governor(), options.throttle,
+                                          [&] { return manager.shutting_down(); }),
+                net::detached);
   // The control plane's thread runs until the server has stopped (its work guard goes then).
   auto control_work = net::make_work_guard(control_io);
   std::thread control([&] { control_io.run(); });

@@ -7,6 +7,7 @@
 
 #include "daemon/common/env.hpp"
 #include "daemon/engine/run_settings.hpp"
+#include "daemon/governor/throttle_watcher.hpp"
 
 namespace backfilld::cli {
 
@@ -23,6 +24,8 @@ struct ServeCommandOptions {
   std::uint32_t range_concurrency = 4;
   engine::WriteMode write_mode = engine::WriteMode::kAuto;  ///< jobs' default
   bool insecure_skip_tls_verify = false;
+  double total_request_units_per_second = 0;  ///< the daemon's budget, all jobs (0: none)
+  governor::ThrottleWatchSettings throttle;   ///< flag file, Prometheus query
 };
 
 /// Runs until SIGTERM/SIGINT; returns the process exit code (0 after a clean shutdown, 2 when

@@ -91,7 +91,7 @@ common::Result<std::unique_ptr<Client>> Client::create(net::any_io_executor exec
                                                std::move(endpoint.value()), options.pool);
   return std::unique_ptr<Client>(new Client(std::move(executor), std::move(options),
                                             std::move(key.value()), std::move(pool),
-                                            std::make_shared<RequestObserver>(), nullptr));
+                                            std::make_shared<RequestObserver>(), nullptr, nullptr));
 }
 
 Client::Client(net::any_io_executor executor,
@@ -99,17 +99,21 @@ Client::Client(net::any_io_executor executor,
                MasterKey key,
                std::shared_ptr<ConnectionPool> pool,
                std::shared_ptr<RequestObserver> observer,
-               RetryScope* scope)
+               RetryScope* scope,
+               RequestGovernor* governor)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       key_(std::move(key)),
       pool_(std::move(pool)),
       observer_(std::move(observer)),
       scope_(scope),
+      governor_(governor),
       jitter_(std::random_device{}()) {}
 
-std::unique_ptr<DocumentStore> Client::with_retry_scope(RetryScope& scope) {
-  return std::unique_ptr<Client>(new Client(executor_, options_, key_, pool_, observer_, &scope));
+std::unique_ptr<DocumentStore> Client::with_retry_scope(RetryScope& scope,
+                                                        RequestGovernor* governor) {
+  return std::unique_ptr<Client>(
+      new Client(executor_, options_, key_, pool_, observer_, &scope, governor));
 }
 
 HttpRequest Client::build_request(Call& call) const {
@@ -142,6 +146,18 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   HttpRequest request = build_request(call);  // the body is moved in once, not copied per attempt
   for (int attempt = 1;; ++attempt) {
+    // Every attempt, retries included, is admitted by the budget and pays what it cost.
+    double reserved = 0;
+    if (governor_ != nullptr) {
+      auto admitted = co_await governor_->admit(call.operation);
+      if (!admitted) {
+        co_return common::Unexpected{Error{0, 0,
+                                           "not sent: the request-unit budget's wait ended (the "
+                                           "job is pausing or stopping)",
+                                           {}, 0}};
+      }
+      reserved = *admitted;
+    }
     sign(call, request);
     const auto started = options_.clock->monotonic_now();
     auto sent = co_await pool_->send(request, options_.request_timeout);
@@ -163,6 +179,9 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
                                     options_.clock->monotonic_now() - started, std::nullopt});
         }
         if (scope_ != nullptr) scope_->succeeded();
+        if (governor_ != nullptr) {
+          governor_->settle(reserved, {call.operation, status, reply.request_charge, {}});
+        }
         co_return reply;
       }
       error = error_of(response);
@@ -173,6 +192,10 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
       }
     } else {
       error.message = sent.error().message;
+    }
+    if (governor_ != nullptr) {
+      governor_->settle(reserved,
+                        {call.operation, error.status, error.request_charge, retry_after});
     }
 
     // A scoped request (a job's) retries for as long as its scope lets it: a busy day's

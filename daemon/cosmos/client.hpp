@@ -77,6 +77,7 @@ class Client final : public DocumentStore {
       const ContainerRef& container) override;
   net::awaitable<Result<PartitionKeyDefinition>> read_partition_key_definition(
       const ContainerRef& container) override;
+  net::awaitable<Result<Throughput>> read_throughput(const ContainerRef& container) override;
 
   /// Creates a database; false when it already existed.
   net::awaitable<Result<bool>> create_database(std::string_view id);
@@ -88,7 +89,8 @@ class Client final : public DocumentStore {
 
   /// A client on the same connections whose retries belong to `scope`: no attempt or time
   /// limit, each wait ended by the scope (a job's pause, stop, shutdown).
-  std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope) override;
+  std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope,
+                                                  RequestGovernor* governor) override;
 
   /// Called after every attempt (success, failure or retry), also by its scoped clients.
   void set_observer(RequestObserver observer) { *observer_ = std::move(observer); }
@@ -103,8 +105,12 @@ class Client final : public DocumentStore {
          MasterKey key,
          std::shared_ptr<ConnectionPool> pool,
          std::shared_ptr<RequestObserver> observer,
-         RetryScope* scope);
+         RetryScope* scope,
+         RequestGovernor* governor);
 
+  /// The offer of the resource at `link` (type "colls" or "dbs"), nullopt when it has none.
+  net::awaitable<Result<std::optional<Throughput>>> read_offer(std::string link,
+                                                               std::string_view type);
   /// Signs, sends and retries one REST call; a non-2xx final answer becomes an Error.
   net::awaitable<Result<Reply>> execute(Call call);
   /// The request without date and signature; moves the body out of `call`.
@@ -118,6 +124,7 @@ class Client final : public DocumentStore {
   std::shared_ptr<ConnectionPool> pool_;
   std::shared_ptr<RequestObserver> observer_;
   RetryScope* scope_;  ///< null: retries limited by options_.retry
+  RequestGovernor* governor_;  ///< null: no request-unit budget
   std::mt19937_64 jitter_;
 };
 

@@ -126,4 +126,83 @@ net::awaitable<Result<PartitionKeyDefinition>> Client::read_partition_key_defini
   co_return *definition;
 }
 
+namespace {
+
+/// The `_rid` of a resource's body.
+Result<std::string> rid_of(const std::string& body, int status, std::string_view what) {
+  auto json = common::parse_json(body);
+  const auto rid = json.ok() ? common::string_member(*json, "_rid") : std::nullopt;
+  if (!rid || rid->empty()) {
+    return common::Unexpected{Error{status, 0, std::string(what) + " has no _rid", {}, 0}};
+  }
+  return std::string(*rid);
+}
+
+/// The throughput of the first offer of an offers query's answer, or nullopt when none.
+Result<std::optional<Throughput>> throughput_of(const std::string& body, int status) {
+  auto json = common::parse_json(body);
+  const rapidjson::Value* offers = json.ok() ? common::find_member(*json, "Offers") : nullptr;
+  if (offers == nullptr || !offers->IsArray()) {
+    return common::Unexpected{Error{status, 0, "offers response has no Offers array", {}, 0}};
+  }
+  if (offers->Empty()) return std::optional<Throughput>();
+  const rapidjson::Value* content = common::find_member((*offers)[0], "content");
+  const rapidjson::Value* autoscale =
+      content ? common::find_member(*content, "offerAutopilotSettings") : nullptr;
+  const rapidjson::Value* maximum =
+      autoscale ? common::find_member(*autoscale, "maxThroughput") : nullptr;
+  if (maximum != nullptr && maximum->IsNumber()) {
+    return std::optional<Throughput>(Throughput{maximum->GetDouble(), true});
+  }
+  const rapidjson::Value* manual =
+      content ? common::find_member(*content, "offerThroughput") : nullptr;
+  if (manual == nullptr || !manual->IsNumber()) {
+    return common::Unexpected{
+        Error{status, 0, "offer has neither offerThroughput nor an autoscale maximum", {}, 0}};
+  }
+  return std::optional<Throughput>(Throughput{manual->GetDouble(), false});
+}
+
+}  // namespace
+
+net::awaitable<Result<std::optional<Throughput>>> Client::read_offer(std::string link,
+                                                                     std::string_view type) {
+  Call read{.operation = "read_resource",
+            .verb = http::verb::get,
+            .resource_type = type,
+            .resource_link = link,
+            .path_link = link};
+  auto resource = co_await execute(std::move(read));
+  if (!resource) co_return common::Unexpected{std::move(resource.error())};
+  auto rid = rid_of(resource->body, resource->status, link);
+  if (!rid) co_return common::Unexpected{std::move(rid.error())};
+  std::string body = R"({"query":"SELECT * FROM root WHERE root.offerResourceId = @rid",)"
+                     R"("parameters":[{"name":"@rid","value":)";
+  common::append_json(rapidjson::Value(rapidjson::StringRef(rid->data(), rid->size())), body);
+  body += "}]}";
+  Call query{.operation = "offers",
+             .verb = http::verb::post,
+             .resource_type = "offers",
+             .resource_link = "",
+             .path_link = "offers",
+             .headers = {{"Content-Type", "application/query+json"},
+                         {"x-ms-documentdb-isquery", "True"}},
+             .body = std::move(body)};
+  auto offers = co_await execute(std::move(query));
+  if (!offers) co_return common::Unexpected{std::move(offers.error())};
+  co_return throughput_of(offers->body, offers->status);
+}
+
+net::awaitable<Result<Throughput>> Client::read_throughput(const ContainerRef& container) {
+  // A container's own offer; a container without one shares its database's.
+  auto own = co_await read_offer(container.link(), "colls");
+  if (!own) co_return common::Unexpected{std::move(own.error())};
+  if (*own) co_return **own;
+  auto shared = co_await read_offer("dbs/" + container.database, "dbs");
+  if (!shared) co_return common::Unexpected{std::move(shared.error())};
+  if (*shared) co_return **shared;
+  co_return common::Unexpected{
+      Error{404, 0, "no offer for " + container.link() + " or its database (serverless?)", {}, 0}};
+}
+
 }  // namespace backfilld::cosmos

@@ -9,6 +9,7 @@
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/effective_partition_key.hpp"
 #include "daemon/cosmos/error.hpp"
+#include "daemon/cosmos/request_governor.hpp"
 #include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/cosmos/types.hpp"
 
@@ -53,9 +54,12 @@ class DocumentStore {
   }
 
   /// A view of this store whose retries of 429/449/408/503/410/transport failures belong to
-  /// `scope` (unlimited, ended by the scope); nullptr when this store never waits (a fake).
-  virtual std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope) {
+  /// `scope` (unlimited, ended by the scope), and whose every attempt is admitted by `governor`
+  /// when one is given; nullptr when this store never waits (a fake).
+  virtual std::unique_ptr<DocumentStore> with_retry_scope(RetryScope& scope,
+                                                          RequestGovernor* governor) {
     (void)scope;
+    (void)governor;
     return nullptr;
   }
 
@@ -69,6 +73,13 @@ class DocumentStore {
       const ContainerRef& container) {
     (void)container;
     co_return common::Unexpected{Error{400, 0, "this store does not read container definitions"}};
+  }
+
+  /// The container's provisioned throughput (its own offer, else its database's; 404: none, as
+  /// on a serverless account). A store that cannot say answers 400.
+  virtual net::awaitable<Result<Throughput>> read_throughput(const ContainerRef& container) {
+    (void)container;
+    co_return common::Unexpected{Error{400, 0, "this store does not read throughput offers"}};
   }
 };
 

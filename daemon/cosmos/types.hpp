@@ -119,4 +119,10 @@ struct PartitionKeyRange {
   std::vector<std::string> parents;
 };
 
+/// A container's (or its database's) provisioned throughput.
+struct Throughput {
+  double request_units_per_second = 0;  ///< manual RU/s, or autoscale's maximum
+  bool autoscale = false;
+};
+
 }  // namespace backfilld::cosmos

@@ -35,7 +35,7 @@ constexpr CommandShape kCommands[] = {
 
 constexpr std::string_view kKnobs =
     "batchSize, writeConcurrency, rangeConcurrency, maxDocumentsPerSecond, "
-    "maxRequestUnitsPerSecond, writeMode";
+    "maxRequestUnitsPerSecond, maxThroughputFraction, writeMode";
 
 common::Unexpected<common::Error> usage(std::string message) {
   return common::fail("usage", std::move(message));
@@ -63,7 +63,8 @@ const char* const kCtlHelp =
     "  set JOB key=value... [--operator NAME]\n"
     "                              change knobs of a queued, running or paused job: batchSize,\n"
     "                              writeConcurrency, rangeConcurrency, maxDocumentsPerSecond,\n"
-    "                              maxRequestUnitsPerSecond (0: no limit), writeMode\n"
+    "                              maxRequestUnitsPerSecond (0: no limit),\n"
+    "                              maxThroughputFraction (0 to 1), writeMode\n"
     "  report JOB                  the release record\n"
     "  watch [JOB] [--interval SECONDS] [--once]\n"
     "                              a live view of every job (or one): state, progress bar,\n"
@@ -167,11 +168,13 @@ common::Result<std::string> knob_patch_body(const std::vector<std::string>& assi
        : key == "writeConcurrency" ? patch.write_concurrency
                                    : patch.range_concurrency) = *number;
       body.AddMember(name, *number, allocator);
-    } else if (key == "maxDocumentsPerSecond" || key == "maxRequestUnitsPerSecond") {
+    } else if (key == "maxDocumentsPerSecond" || key == "maxRequestUnitsPerSecond" ||
+               key == "maxThroughputFraction") {
       const auto number = parse_number<double>(value);
       if (!number) return usage("set: " + key + "=" + std::string(value) + ": must be a number");
-      (key == "maxDocumentsPerSecond" ? patch.max_documents_per_second
-                                      : patch.max_request_units_per_second) = *number;
+      (key == "maxDocumentsPerSecond"      ? patch.max_documents_per_second
+       : key == "maxRequestUnitsPerSecond" ? patch.max_request_units_per_second
+                                           : patch.max_throughput_fraction) = *number;
       if (std::floor(*number) == *number && *number >= 0 && *number < 9e15) {
         body.AddMember(name, static_cast<std::uint64_t>(*number), allocator);
       } else {

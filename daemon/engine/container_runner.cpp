@@ -29,9 +29,12 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
                                  const RunSettings& settings,
                                  const Clock& clock,
                                  RunHooks hooks,
-                                 Progress start)
+                                 Progress start,
+                                 governor::JobGovernor* governor)
     : retry_scope_([this] { return interrupted(); }, clock),
-      scoped_store_(store.with_retry_scope(retry_scope_)),
+      base_store_(store),
+      governor_(governor),
+      scoped_store_(store.with_retry_scope(retry_scope_, nullptr)),
       store_(scoped_store_ ? *scoped_store_ : store),
       transform_(transform),
       target_(std::move(target)),
@@ -54,8 +57,31 @@ ContainerRunner::ContainerRunner(cosmos::DocumentStore& store,
   }
 }
 
+std::unique_ptr<cosmos::DocumentStore> ContainerRunner::range_view(const std::string& range_id) {
+  if (governor_ == nullptr) return nullptr;
+  return base_store_.with_retry_scope(retry_scope_, &governor_->range(range_id));
+}
+
+net::awaitable<void> ContainerRunner::refresh_throughput() {
+  if (governor_ == nullptr || refreshing_throughput_ || !governor_->offer_due()) co_return;
+  refreshing_throughput_ = true;
+  governor_->offer_read();
+  auto throughput = co_await store_.read_throughput(target_.container);
+  if (throughput) {
+    governor_->set_layout(*throughput, progress_.ranges.size());
+  } else {
+    // Serverless, shared throughput the store cannot tell, or a store without offers: the
+    // budget knobs that need it wait, everything else goes on.
+    spdlog::log(throughput.error().status == 404 ? spdlog::level::info : spdlog::level::warn,
+                "{}: provisioned throughput unknown: {}", target_.job_label,
+                cosmos::describe(throughput.error()));
+    governor_->set_layout(std::nullopt, progress_.ranges.size());
+  }
+  refreshing_throughput_ = false;
+}
+
 net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page(
-    RangePosition position) {
+    RangePosition position, cosmos::DocumentStore& store) {
   cosmos::QueryRequest request{
       .container = target_.container,
       .query =
@@ -70,17 +96,21 @@ net::awaitable<cosmos::Result<cosmos::QueryPage>> ContainerRunner::fetch_page(
       request.end_epk = position.max_exclusive;
     }
   }
-  co_return co_await store_.query_documents(request);
+  co_return co_await store.query_documents(request);
 }
 
 void ContainerRunner::wake() {
   for (common::Timer* timer : pacing_timers_) timer->cancel();
   retry_scope_.wake();
+  if (governor_ != nullptr) governor_->wake();
   notify_supervisor();  // a changed rangeConcurrency starts or gives back scans
 }
 
 std::string ContainerRunner::waiting_reason() const {
   if (!waiting_reason_.empty()) return waiting_reason_;
+  if (governor_ != nullptr && !governor_->waiting_reason().empty()) {
+    return governor_->waiting_reason();
+  }
   return retry_scope_.describe();
 }
 
@@ -88,23 +118,17 @@ net::awaitable<void> ContainerRunner::pace(const BatchReport& last_batch) {
   const auto spent = clock_.monotonic_now();
   document_limiter_.spend(static_cast<double>(last_batch.counts.scanned),
                           settings_.max_documents_per_second, spent);
-  request_unit_limiter_.spend(last_batch.request_charge, settings_.max_request_units_per_second,
-                              spent);
-  // The wait is recomputed whenever it is woken: a PATCH of either rate applies to what is owed
+  // The wait is recomputed whenever it is woken: a PATCH of the rate applies to what is owed
   // now (raised: the wait ends sooner; lowered: it lasts longer), a pause or stop ends it. The
-  // limiters are the run's: every range's scan pays into them and waits on them.
+  // limiter is the run's: every range's scan pays into it and waits on it. Request units are
+  // not paced here but admitted request by request (governor::JobGovernor).
   std::unique_ptr<common::Timer> timer;
   while (!interrupted() && !outcome_) {
     const auto now = clock_.monotonic_now();
-    const auto document_wait = document_limiter_.wait(settings_.max_documents_per_second, now);
-    const auto request_unit_wait =
-        request_unit_limiter_.wait(settings_.max_request_units_per_second, now);
-    const auto wait = std::max(document_wait, request_unit_wait);
+    const auto wait = document_limiter_.wait(settings_.max_documents_per_second, now);
     if (wait <= std::chrono::steady_clock::duration::zero()) break;
     waiting_reason_ =
-        document_wait >= request_unit_wait
-            ? fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second)
-            : fmt::format("rate limit: {:g} RU/s", settings_.max_request_units_per_second);
+        fmt::format("rate limit: {:g} documents/s", settings_.max_documents_per_second);
     if (!timer) timer = clock_.make_timer(co_await net::this_coro::executor);
     pacing_timers_.insert(timer.get());
     const boost::system::error_code woken = co_await timer->wait_until(now + wait);
@@ -124,6 +148,7 @@ net::awaitable<RunOutcome> ContainerRunner::run() {
   if (!progress_.finished && !co_await plan_ranges()) {
     co_return RunOutcome{RunStatus::kStopped, "interrupted while reading the partition key ranges"};
   }
+  co_await refresh_throughput();
   co_return co_await supervise();
 }
 

@@ -23,8 +23,9 @@
 #include "daemon/engine/counts.hpp"
 #include "daemon/engine/document_writer.hpp"
 #include "daemon/engine/range_positions.hpp"
-#include "daemon/engine/rate_limiter.hpp"
+#include "daemon/governor/rate_limiter.hpp"
 #include "daemon/engine/run_settings.hpp"
+#include "daemon/governor/job_governor.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 
@@ -85,7 +86,8 @@ class ContainerRunner {
                   const RunSettings& settings,
                   const Clock& clock,
                   RunHooks hooks = {},
-                  Progress start = {});
+                  Progress start = {},
+                  governor::JobGovernor* governor = nullptr);
 
   /// Runs from the start position to the end of the container, a stop, or a failure.
   net::awaitable<RunOutcome> run();
@@ -106,7 +108,8 @@ class ContainerRunner {
   /// The keys (RangePosition::key) of the ranges being scanned right now.
   const std::set<std::string>& active_ranges() const { return claimed_; }
   /// Ends the waits in progress: a pacing wait recomputes with the knobs as they are now (a
-  /// PATCH applies within the batch), and ends, like every retry wait, once interrupted.
+  /// PATCH applies within the batch), and ends, like every retry wait and every wait of the
+  /// request-unit budget, once interrupted.
   void wake();
   /// Whether the run's waits must end now (pause, stop, shutdown): see RunHooks::interrupted.
   bool interrupted() const { return hooks_.interrupted && hooks_.interrupted(); }
@@ -125,7 +128,8 @@ class ContainerRunner {
   /// Transforms, writes and reports one page of the range `key`; false when the run ends.
   net::awaitable<bool> process_page(const std::string& key,
                                     cosmos::QueryPage& page,
-                                    std::chrono::steady_clock::time_point batch_started);
+                                    std::chrono::steady_clock::time_point batch_started,
+                                    cosmos::DocumentStore& store);
   /// After the range of `key` answered "gone": its children replace it (the new key the scan
   /// goes on with), or, when the split is not listed yet, the same key after a wait; empty when
   /// the run ends.
@@ -135,7 +139,12 @@ class ContainerRunner {
   RangePosition* find_position(const std::string& key);
   void end(RunOutcome outcome);
   void notify_supervisor();
-  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page(RangePosition position);
+  net::awaitable<cosmos::Result<cosmos::QueryPage>> fetch_page(RangePosition position,
+                                                               cosmos::DocumentStore& store);
+  /// The store as range `range_id`'s requests use it: admitted by the range's budget.
+  std::unique_ptr<cosmos::DocumentStore> range_view(const std::string& range_id);
+  /// Reads the container's provisioned throughput when it is due, for the governor.
+  net::awaitable<void> refresh_throughput();
   /// The write of one rewritten document, or nullopt (logged) when it has no id or key.
   std::optional<PendingWrite> prepare_write(const rapidjson::Value& document,
                                             migrations::TransformResult result) const;
@@ -143,6 +152,9 @@ class ContainerRunner {
   net::awaitable<void> pace(const BatchReport& last_batch);
 
   cosmos::RetryScope retry_scope_;
+  cosmos::DocumentStore& base_store_;
+  governor::JobGovernor* governor_;  ///< null: no request-unit budget (tests)
+  bool refreshing_throughput_ = false;
   std::unique_ptr<cosmos::DocumentStore> scoped_store_;  ///< null: the store never waits
   cosmos::DocumentStore& store_;
   const migrations::Transform& transform_;
@@ -159,8 +171,7 @@ class ContainerRunner {
   Counts observed_;
   rapidjson::Pointer partition_key_pointer_;  ///< of the container written
   std::string query_parameters_;
-  RateLimiter document_limiter_;
-  RateLimiter request_unit_limiter_;
+  governor::RateLimiter document_limiter_;
   std::set<common::Timer*> pacing_timers_;  ///< of the pacing waits in progress
   std::string waiting_reason_;
   std::uint64_t pacing_waits_cut_ = 0;

@@ -155,7 +155,8 @@ std::vector<DocumentWriter::Request> DocumentWriter::plan(
 
 net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes,
                                                WriteStats& stats,
-                                               std::size_t& inflight) {
+                                               std::size_t& inflight,
+                                               cosmos::DocumentStore& store) {
   const bool bulk =
       settings_.write_mode == WriteMode::kAuto || settings_.write_mode == WriteMode::kBulk;
   int throttled_rounds = 0;
@@ -169,9 +170,9 @@ net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes
           const Request& request = requests[k];
           inflight += request.members.size();
           if (request.kind) {
-            co_await write_batch(request, writes, stats, backoff);
+            co_await write_batch(store, request, writes, stats, backoff);
           } else {
-            co_await write_single(writes[request.members.front()], stats, backoff);
+            co_await write_single(store, writes[request.members.front()], stats, backoff);
           }
           inflight -= request.members.size();
         });
@@ -188,7 +189,8 @@ net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes
   }
 }
 
-net::awaitable<void> DocumentWriter::write_single(PendingWrite& write,
+net::awaitable<void> DocumentWriter::write_single(cosmos::DocumentStore& store,
+                                                 PendingWrite& write,
                                                   WriteStats& stats,
                                                   Backoff& backoff) {
   cosmos::WriteOperation& operation = write.operation;
@@ -197,9 +199,9 @@ net::awaitable<void> DocumentWriter::write_single(PendingWrite& write,
   // copy-container's copies are upserts (unconditional); every other write a conditional replace.
   std::optional<cosmos::Result<cosmos::WriteAck>> sent;
   if (operation.kind == cosmos::WriteOperation::Kind::kUpsert) {
-    sent.emplace(co_await store_.upsert_document(container_, operation.key, operation.body));
+    sent.emplace(co_await store.upsert_document(container_, operation.key, operation.body));
   } else {
-    sent.emplace(co_await store_.replace_document(container_, operation.id, operation.key,
+    sent.emplace(co_await store.replace_document(container_, operation.id, operation.key,
                                                   operation.body, operation.if_match));
   }
   auto& ack = *sent;
@@ -210,13 +212,14 @@ net::awaitable<void> DocumentWriter::write_single(PendingWrite& write,
   }
   stats.request_charge += ack.error().request_charge;
   if (ack.error().is_precondition_failed()) {
-    co_await resolve_conflict(write, stats, backoff);
+    co_await resolve_conflict(store, write, stats, backoff);
   } else if (!backoff.add(ack.error().status, ack.error().retry_after)) {
     fail(write, "write", ack.error());
   }
 }
 
-net::awaitable<void> DocumentWriter::write_batch(const Request& request,
+net::awaitable<void> DocumentWriter::write_batch(cosmos::DocumentStore& store,
+                                                const Request& request,
                                                  std::vector<PendingWrite>& writes,
                                                  WriteStats& stats,
                                                  Backoff& backoff) {
@@ -227,7 +230,7 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
                              .operations = {}};
   batch.operations.reserve(request.members.size());
   for (std::size_t i : request.members) batch.operations.push_back(&writes[i].operation);
-  auto response = co_await store_.execute_batch(batch);
+  auto response = co_await store.execute_batch(batch);
   if (!response) {
     stats.request_charge += response.error().request_charge;
     // The range split (bulk batches are pinned to one): routed again after the wait.
@@ -247,7 +250,7 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
     if (result.status >= 200 && result.status < 300) {
       write.state = PendingWrite::State::kDone;
     } else if (result.status == 412) {
-      co_await resolve_conflict(write, stats, backoff);
+      co_await resolve_conflict(store, write, stats, backoff);
     } else if (result.status == 424 && ++write.resends <= kMaxResends) {
       // Not applied because another operation of the atomic batch failed: send it again.
     } else if (backoff.add(result.status, result.retry_after)) {
@@ -263,7 +266,8 @@ net::awaitable<void> DocumentWriter::write_batch(const Request& request,
   }
 }
 
-net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write,
+net::awaitable<void> DocumentWriter::resolve_conflict(cosmos::DocumentStore& store,
+                                                     PendingWrite& write,
                                                       WriteStats& stats,
                                                       Backoff& backoff) {
   const std::string& id = write.operation.id;
@@ -276,7 +280,7 @@ net::awaitable<void> DocumentWriter::resolve_conflict(PendingWrite& write,
   // The application wrote it meanwhile. Re-read and re-apply, so its write is kept.
   ++write.conflicts;
   ++stats.conflicts;
-  auto fresh = co_await store_.read_document(container_, id, write.operation.key);
+  auto fresh = co_await store.read_document(container_, id, write.operation.key);
   if (!fresh) {
     if (fresh.error().is_not_found()) {
       // Deleted meanwhile: nothing left to migrate.

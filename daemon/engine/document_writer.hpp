@@ -55,10 +55,12 @@ class DocumentWriter {
   /// Writes until every write is done or failed for good; at most `write_concurrency` requests
   /// in flight. `inflight` counts the documents in requests in flight, for status. False when
   /// the retry scope gave up (pause, stop, shutdown) while writes still waited to be resent:
-  /// the page is not done and must not be checkpointed.
+  /// the page is not done and must not be checkpointed. Writes and re-reads go through `store`
+  /// (the view of the page's range, whose budget they pay into).
   net::awaitable<bool> write_all(std::vector<PendingWrite>& writes,
                                  WriteStats& stats,
-                                 std::size_t& inflight);
+                                 std::size_t& inflight,
+                                 cosmos::DocumentStore& store);
 
   /// The container's ranges changed (a split): bulk routing reads them again before its next
   /// round.
@@ -72,13 +74,20 @@ class DocumentWriter {
   /// The range a write goes to in bulk mode, or nullopt (it goes by partition key value).
   std::optional<std::string> range_of(const PendingWrite& write) const;
   std::vector<Request> plan(const std::vector<PendingWrite>& writes) const;
-  net::awaitable<void> write_single(PendingWrite& write, WriteStats& stats, Backoff& backoff);
-  net::awaitable<void> write_batch(const Request& request,
+  net::awaitable<void> write_single(cosmos::DocumentStore& store,
+                                    PendingWrite& write,
+                                    WriteStats& stats,
+                                    Backoff& backoff);
+  net::awaitable<void> write_batch(cosmos::DocumentStore& store,
+                                   const Request& request,
                                    std::vector<PendingWrite>& writes,
                                    WriteStats& stats,
                                    Backoff& backoff);
   /// After a 412: re-read, re-apply; the write is pending again, done, or failed.
-  net::awaitable<void> resolve_conflict(PendingWrite& write, WriteStats& stats, Backoff& backoff);
+  net::awaitable<void> resolve_conflict(cosmos::DocumentStore& store,
+                                        PendingWrite& write,
+                                        WriteStats& stats,
+                                        Backoff& backoff);
   void fail(PendingWrite& write, std::string_view what, const cosmos::Error& error) const;
 
   cosmos::DocumentStore& store_;

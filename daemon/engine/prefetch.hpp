@@ -14,14 +14,15 @@ class ContainerRunner::Prefetch {
  public:
   explicit Prefetch(ContainerRunner& runner) : runner_(runner) {}
 
-  void start(net::any_io_executor executor, RangePosition position) {
+  /// Fetches the page at `position` through `store` (the range's view; it outlives the fetch).
+  void start(net::any_io_executor executor, RangePosition position, cosmos::DocumentStore& store) {
     running_ = true;
     page_.reset();
     done_.emplace(executor, net::steady_timer::time_point::max());
     net::co_spawn(
         executor,
-        [this, position = std::move(position)]() mutable -> net::awaitable<void> {
-          page_.emplace(co_await runner_.fetch_page(std::move(position)));
+        [this, &store, position = std::move(position)]() mutable -> net::awaitable<void> {
+          page_.emplace(co_await runner_.fetch_page(std::move(position), store));
         },
         [this](std::exception_ptr error) {
           failure_ = error;

@@ -85,6 +85,10 @@ net::awaitable<bool> ContainerRunner::hold() {
 
 net::awaitable<void> ContainerRunner::scan_range(std::string key) {
   const auto executor = co_await net::this_coro::executor;
+  // The range's view of the store (its requests pay into its budget), made again after a split;
+  // declared before the prefetch, which uses it until drained.
+  std::string view_range = find_position(key)->range_id;
+  std::unique_ptr<cosmos::DocumentStore> view = range_view(view_range);
   Prefetch prefetch(*this);
   int failed_queries = 0;  // consecutive pages that met a retryable answer
   std::uint64_t empty_pages = 0;
@@ -100,7 +104,15 @@ net::awaitable<void> ContainerRunner::scan_range(std::string key) {
         continue;
       }
       const auto batch_started = clock_.monotonic_now();
-      if (!prefetch.started()) prefetch.start(executor, *position);
+      co_await refresh_throughput();
+      position = find_position(key);
+      if (!prefetch.started()) {
+        if (position->range_id != view_range) {
+          view_range = position->range_id;
+          view = range_view(view_range);
+        }
+        prefetch.start(executor, *position, view ? *view : store_);
+      }
       auto page = co_await prefetch.take();
       position = find_position(key);  // another range's split may have moved it
       if (!page) {
@@ -145,7 +157,7 @@ net::awaitable<void> ContainerRunner::scan_range(std::string key) {
       if (!page->continuation.empty()) {
         RangePosition next = *position;
         next.continuation = page->continuation;
-        prefetch.start(executor, std::move(next));
+        prefetch.start(executor, std::move(next), view ? *view : store_);
       }
       if (page->documents().Empty() && !page->continuation.empty()) {
         if (++empty_pages >= kEmptyPagesWorthALine && (empty_pages & (empty_pages - 1)) == 0) {
@@ -155,7 +167,7 @@ net::awaitable<void> ContainerRunner::scan_range(std::string key) {
       } else {
         empty_pages = 0;
       }
-      if (!co_await process_page(key, *page, batch_started)) break;
+      if (!co_await process_page(key, *page, batch_started, view ? *view : store_)) break;
     }
   } catch (const std::exception& exception) {
     end(RunOutcome{RunStatus::kFailed, std::string("internal error: ") + exception.what()});
@@ -190,7 +202,13 @@ net::awaitable<std::string> ContainerRunner::follow_split(const std::string& key
       spdlog::info("{}: range {} is gone ({}): continuing in {} from its continuation",
                    target_.job_label, position.range_id, cosmos::describe(gone), ids);
       std::string first = next.children.front().key();
+      if (governor_ != nullptr) {
+        std::vector<std::string> children;
+        for (const RangePosition& child : next.children) children.push_back(child.range_id);
+        governor_->split(position.range_id, children);
+      }
       apply_split(progress_.ranges, key, std::move(next.children));
+      if (governor_ != nullptr) governor_->set_layout_ranges(progress_.ranges.size());
       writer_.routing_changed();
       notify_supervisor();  // the other children may start now
       co_return first;
@@ -214,7 +232,8 @@ net::awaitable<std::string> ContainerRunner::follow_split(const std::string& key
 net::awaitable<bool> ContainerRunner::process_page(
     const std::string& key,
     cosmos::QueryPage& page,
-    std::chrono::steady_clock::time_point batch_started) {
+    std::chrono::steady_clock::time_point batch_started,
+    cosmos::DocumentStore& store) {
   const auto executor = co_await net::this_coro::executor;
   // Classify the whole page first: a page that crosses a stop criterion is not written.
   rapidjson::Value& documents = page.documents();
@@ -250,7 +269,7 @@ net::awaitable<bool> ContainerRunner::process_page(
   }
 
   WriteStats stats;
-  if (!co_await writer_.write_all(writes, stats, inflight_writes_)) {
+  if (!co_await writer_.write_all(writes, stats, inflight_writes_, store)) {
     // Interrupted while writes waited out throttling: the batch is not counted nor
     // checkpointed; a resumed run starts again from the last checkpoint.
     end(RunOutcome{RunStatus::kStopped,

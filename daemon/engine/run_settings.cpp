@@ -51,13 +51,18 @@ common::Result<void> validate(const KnobPatch& patch) {
       return invalid(field, "must be 0 (no limit) or more");
     }
   }
+  if (patch.max_throughput_fraction &&
+      !(*patch.max_throughput_fraction >= 0 && *patch.max_throughput_fraction <= 1)) {
+    return invalid("maxThroughputFraction", "must be from 0 (no limit) to 1");
+  }
   return {};
 }
 
 common::Result<void> validate(const RunSettings& settings) {
-  return validate(KnobPatch{
-      settings.batch_size, settings.write_concurrency, settings.max_documents_per_second,
-      settings.max_request_units_per_second, settings.write_mode, settings.range_concurrency});
+  return validate(KnobPatch{settings.batch_size, settings.write_concurrency,
+                            settings.max_documents_per_second,
+                            settings.max_request_units_per_second, settings.write_mode,
+                            settings.range_concurrency, settings.max_throughput_fraction});
 }
 
 RunSettings apply(RunSettings settings, const KnobPatch& patch) {
@@ -71,6 +76,9 @@ RunSettings apply(RunSettings settings, const KnobPatch& patch) {
   }
   if (patch.write_mode) settings.write_mode = *patch.write_mode;
   if (patch.range_concurrency) settings.range_concurrency = *patch.range_concurrency;
+  if (patch.max_throughput_fraction) {
+    settings.max_throughput_fraction = *patch.max_throughput_fraction;
+  }
   return settings;
 }
 

@@ -33,6 +33,9 @@ struct RunSettings {
   int max_conflict_retries = 5;             ///< 412 re-read rounds before a document is an error
   double max_documents_per_second = 0;      ///< 0: unlimited
   double max_request_units_per_second = 0;  ///< 0: unlimited
+  /// The share of the container's provisioned throughput the job may spend (0: none), divided
+  /// among its ranges as the service divides it.
+  double max_throughput_fraction = 0;
   WriteMode write_mode = WriteMode::kAuto;
 };
 
@@ -45,6 +48,7 @@ struct KnobPatch {
   std::optional<double> max_request_units_per_second = {};
   std::optional<WriteMode> write_mode = {};
   std::optional<std::uint32_t> range_concurrency = {};
+  std::optional<double> max_throughput_fraction = {};
 };
 
 /// The one check of knob ranges. The error (code invalid_request) names the field as the API

@@ -1,3 +1,4 @@
+#include "daemon/jobs/governor_json.hpp"
 #include "daemon/jobs/job_codec.hpp"
 
 #include <algorithm>
@@ -26,6 +27,7 @@ rapidjson::Value knobs_json(const engine::RunSettings& knobs, Allocator& allocat
   json.AddMember("writeConcurrency", knobs.write_concurrency, allocator);
   json.AddMember("maxDocumentsPerSecond", knobs.max_documents_per_second, allocator);
   json.AddMember("maxRequestUnitsPerSecond", knobs.max_request_units_per_second, allocator);
+  json.AddMember("maxThroughputFraction", knobs.max_throughput_fraction, allocator);
   json.AddMember("writeMode", text(engine::to_string(knobs.write_mode), allocator), allocator);
   json.AddMember("rangeConcurrency", knobs.range_concurrency, allocator);
   return json;
@@ -235,6 +237,13 @@ common::Result<Job> from_state_json(std::string_view state_text) {
   }
   job.knobs.max_documents_per_second = knobs.number("maxDocumentsPerSecond");
   job.knobs.max_request_units_per_second = knobs.number("maxRequestUnitsPerSecond");
+  // State files written before the throughput fraction existed have none: no limit.
+  if (common::find_member(read_knobs, "maxThroughputFraction") != nullptr) {
+    job.knobs.max_throughput_fraction = knobs.number("maxThroughputFraction");
+    if (!(job.knobs.max_throughput_fraction >= 0 && job.knobs.max_throughput_fraction <= 1)) {
+      knobs.problem("maxThroughputFraction", "must be from 0 to 1");
+    }
+  }
   // State files written before writeMode existed have none: auto.
   if (const std::string mode = knobs.string("writeMode"); !mode.empty()) {
     const auto parsed = engine::parse_write_mode(mode);
@@ -346,6 +355,13 @@ void to_status_json(const Job& job,
   out.AddMember("pauseRequested", live.pause_requested, allocator);
   out.AddMember("stopRequested", live.stop_requested, allocator);
   out.AddMember("inflightWrites", static_cast<std::uint64_t>(live.inflight_writes), allocator);
+  out.AddMember("requestUnits",
+                live.budget ? job_budget_json(*live.budget, allocator) : rapidjson::Value(),
+                allocator);
+  out.AddMember("throttle",
+                live.throttle ? throttle_signal_json(*live.throttle, allocator)
+                              : rapidjson::Value(),
+                allocator);
   out.AddMember("knobs", knobs_json(job.knobs, allocator), allocator);
   out.AddMember("submittedAt", time_value(job.submitted_at, allocator), allocator);
   out.AddMember("startedAt", time_value(job.started_at, allocator), allocator);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/governor/job_governor.hpp"
 #include "daemon/common/result.hpp"
 #include "daemon/jobs/job.hpp"
 
@@ -36,6 +37,8 @@ struct JobLive {
   bool stop_requested = false;
   std::set<std::string> active_ranges;        ///< keys of the ranges being scanned right now
   std::vector<engine::RangePosition> ranges;  ///< every range's position as of now
+  std::optional<governor::JobBudget> budget;  ///< the run's request-unit budgets, once run
+  std::optional<governor::ThrottleSignal> throttle;  ///< the signal holding it back, if any
 };
 
 /// GET /v1/jobs/{id}: state, counts per field, progress, rate, ETA, waiting reason, knobs.

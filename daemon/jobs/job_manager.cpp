@@ -25,8 +25,11 @@ JobManager::JobManager(net::any_io_executor executor,
       clock_(clock),
       keys_(std::move(keys)),
       options_(std::move(options)),
+      governor_(options_.governor, clock),
       scheduler_(executor_,
-                 SchedulerLimits{options_.max_running_jobs, options_.max_jobs_per_container}) {}
+                 SchedulerLimits{options_.max_running_jobs, options_.max_jobs_per_container}) {
+  governor_.set_on_change([this] { throttle_changed(); });
+}
 
 JobManager::~JobManager() = default;
 

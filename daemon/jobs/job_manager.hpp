@@ -17,6 +17,7 @@
 #include "daemon/cosmos/client.hpp"
 #include "daemon/cosmos/document_store.hpp"
 #include "daemon/engine/clock.hpp"
+#include "daemon/governor/governor.hpp"
 #include "daemon/jobs/job.hpp"
 #include "daemon/jobs/job_codec.hpp"
 #include "daemon/jobs/job_persistence.hpp"
@@ -35,6 +36,7 @@ struct ManagerOptions {
   std::string environment;       ///< BACKFILLD_ENVIRONMENT, for the release record
   std::string build_commit;
   engine::RunSettings default_knobs;
+  governor::GovernorSettings governor = {};  ///< the daemon's budget, crawl, offer refresh
   /// Which queued jobs the scheduler may start (empty: every one); `backfilld run` admits only
   /// the job it runs now. Call schedule() when the answer changes.
   std::function<bool(const Job&)> admit = {};
@@ -108,6 +110,11 @@ class JobManager {
   /// `waiting` text of running jobs.
   void observe_request(const cosmos::RequestEvent& event);
 
+  /// The daemon's request-unit budget and throttle signals (raise and lift them here: every
+  /// job is woken to see the change).
+  governor::Governor& governor() { return governor_; }
+  const governor::Governor& governor() const { return governor_; }
+
  private:
   /// A container of a request that passed the checks, with the dry run that cleared its gate.
   struct Accepted {
@@ -121,6 +128,10 @@ class JobManager {
   /// Before each batch: waits while paused; false when the job must stop.
   net::awaitable<bool> gate(ManagedJob& entry);
   net::awaitable<std::optional<std::uint64_t>> estimate_total(ManagedJob& entry);
+  /// True while the job's waits must end: pause, stop, shutdown, a `pause` throttle signal.
+  bool interrupted(const ManagedJob& entry) const;
+  /// A throttle signal came or went: every job's waits recompute, held jobs look again.
+  void throttle_changed();
   void persist(const Job& job) { persistence_.persist(job); }
   void set_state(Job& job, JobState state);
   void finish(Job& job, JobState state, std::string reason);
@@ -136,6 +147,7 @@ class JobManager {
   const engine::Clock& clock_;
   KeyState keys_;
   ManagerOptions options_;
+  governor::Governor governor_;
   Scheduler scheduler_;  ///< every job (record and run) and the running slots
   std::vector<SetAsideJob> set_aside_;
   std::uint64_t next_sequence_ = 1;

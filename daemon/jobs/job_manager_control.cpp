@@ -92,10 +92,11 @@ common::Result<void> JobManager::patch(std::string_view id,
   rt.wake();  // a pacing wait recomputes with the new limits
   spdlog::info(
       "job {}: knobs changed by {}: batchSize={} writeConcurrency={} rangeConcurrency={} "
-      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} writeMode={}",
+      "maxDocumentsPerSecond={} maxRequestUnitsPerSecond={} maxThroughputFraction={} writeMode={}",
       job->id, by, job->knobs.batch_size, job->knobs.write_concurrency,
       job->knobs.range_concurrency, job->knobs.max_documents_per_second,
-      job->knobs.max_request_units_per_second, engine::to_string(job->knobs.write_mode));
+      job->knobs.max_request_units_per_second, job->knobs.max_throughput_fraction,
+      engine::to_string(job->knobs.write_mode));
   return {};
 }
 
@@ -147,8 +148,12 @@ JobLive JobManager::live(const Job& job) const {
   }
   live.pause_requested = job.pause_requested;
   if (rt != nullptr) live.stop_requested = rt->stop_requested;
+  if (rt != nullptr && rt->governor) live.budget = rt->governor->snapshot();
 
   if (is_terminal(job.state)) return live;
+  if (const governor::ThrottleSignal* signal = governor_.throttle(); signal != nullptr) {
+    live.throttle = *signal;
+  }
   if (shutting_down_) {
     live.waiting = "the daemon is shutting down";
   } else if (live.stop_requested) {
@@ -157,6 +162,8 @@ JobLive JobManager::live(const Job& job) const {
     live.waiting = "paused by an operator";
   } else if (live.pause_requested) {
     live.waiting = "pausing after the batch in flight";
+  } else if (governor_.paused_by_throttle()) {
+    live.waiting = "held, no new batch: " + governor::ThrottleBoard::describe(*live.throttle);
   } else if (job.state == JobState::kQueued) {
     live.waiting = scheduler_.queued_reason(job);
   } else if (rt != nullptr && rt->runner != nullptr && !rt->runner->waiting_reason().empty()) {

@@ -21,10 +21,10 @@ net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(ManagedJ
   }
   const cosmos::ContainerRef container{job.database, job.container};
   const std::string where = job.manifest.product_id ? "c.productId = @productId" : "";
-  // Throttled like any request of the job, and ended like them by a pause, stop or shutdown.
-  rt.estimate_scope.emplace(
-      [this, &job, &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; });
-  auto scoped = store_.with_retry_scope(*rt.estimate_scope);
+  // Throttled and budgeted like any request of the job, and ended like them by a pause, stop,
+  // shutdown or a `pause` throttle signal.
+  rt.estimate_scope.emplace([this, &entry] { return interrupted(entry); });
+  auto scoped = store_.with_retry_scope(*rt.estimate_scope, &rt.governor->range(""));
   auto total =
       co_await engine::count_documents(scoped ? *scoped : store_, container, where, parameters);
   scoped.reset();
@@ -36,20 +36,40 @@ net::awaitable<std::optional<std::uint64_t>> JobManager::estimate_total(ManagedJ
   co_return *total;
 }
 
+bool JobManager::interrupted(const ManagedJob& entry) const {
+  return entry.job.pause_requested || entry.run.stop_requested || shutting_down_ ||
+         governor_.paused_by_throttle();
+}
+
+void JobManager::throttle_changed() {
+  for (ManagedJob* entry : scheduler_.in_order()) {
+    entry->run.wake();
+    entry->run.resume.cancel();
+  }
+}
+
 net::awaitable<bool> JobManager::gate(ManagedJob& entry) {
   Job& job = entry.job;
   JobRun& rt = entry.run;
-  while (job.pause_requested && !rt.stop_requested && !shutting_down_) {
-    if (job.state != JobState::kPaused) {
+  bool held = false;
+  while ((job.pause_requested || governor_.paused_by_throttle()) && !rt.stop_requested &&
+         !shutting_down_) {
+    if (job.pause_requested && job.state != JobState::kPaused) {
       set_state(job, JobState::kPaused);
       persist(job);
       spdlog::info("job {} paused after batch {}", job.id, job.progress.batches);
+    } else if (!job.pause_requested && !held) {
+      // A `pause` throttle signal holds the job; it stays running and goes on by itself.
+      held = true;
+      spdlog::warn("job {} held after batch {}: {}", job.id, job.progress.batches,
+                   governor::ThrottleBoard::describe(*governor_.throttle()));
     }
     rt.resume.expires_at(net::steady_timer::time_point::max());
     boost::system::error_code woken;
     co_await rt.resume.async_wait(net::redirect_error(net::use_awaitable, woken));
   }
   if (rt.stop_requested || shutting_down_) co_return false;
+  if (held) spdlog::info("job {}: the throttle signal is lifted; going on", job.id);
   if (job.state != JobState::kRunning) {
     set_state(job, JobState::kRunning);
     persist(job);
@@ -72,6 +92,13 @@ net::awaitable<void> JobManager::run_job(std::string id) {
   rt.run_started = clock_.monotonic_now();
   rt.scanned_at_start = job.progress.counts.scanned;
   rt.observed.reset();
+  rt.governor = std::make_unique<governor::JobGovernor>(
+      governor_,
+      [&job] {
+        return governor::BudgetKnobs{job.knobs.max_request_units_per_second,
+                                     job.knobs.max_throughput_fraction};
+      },
+      [this, &entry] { return interrupted(entry); });
   if (!job.estimated_total) job.estimated_total = co_await estimate_total(entry);
 
   auto release = [&] {
@@ -109,11 +136,10 @@ net::awaitable<void> JobManager::run_job(std::string id) {
             persistence_.checkpoint_later(job);
             report_batch(metrics_, job, progress, batch, live(job).eta_seconds);
           },
-      .interrupted = [this, &job,
-                      &rt] { return job.pause_requested || rt.stop_requested || shutting_down_; }};
+      .interrupted = [this, &entry] { return interrupted(entry); }};
 
   engine::ContainerRunner runner(store_, **transform, target, job.knobs, clock_, hooks,
-                                 job.progress);
+                                 job.progress, rt.governor.get());
   rt.runner = &runner;
   engine::RunOutcome outcome;
   try {

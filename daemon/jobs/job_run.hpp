@@ -3,11 +3,13 @@
 /// daemon runs it (JobRun), in one object, so nothing about a job lives in two places.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/cosmos/retry_scope.hpp"
 #include "daemon/engine/container_runner.hpp"
+#include "daemon/governor/job_governor.hpp"
 #include "daemon/jobs/job.hpp"
 
 namespace backfilld::jobs {
@@ -20,10 +22,13 @@ struct JobRun {
   void wake() {
     if (runner != nullptr) runner->wake();
     if (estimate_scope) estimate_scope->wake();
+    if (governor) governor->wake();
   }
   bool active = false;  ///< a run coroutine exists and holds the job's slots
   bool stop_requested = false;
   engine::ContainerRunner* runner = nullptr;
+  /// The run's request-unit budgets (created when the run starts, kept for its status after).
+  std::unique_ptr<governor::JobGovernor> governor;
   /// The retries of the count before the run (the runner has its own).
   std::optional<cosmos::RetryScope> estimate_scope;
   net::steady_timer resume;

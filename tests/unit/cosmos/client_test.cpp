@@ -524,7 +524,7 @@ TEST_CASE("a scoped request retries without limit and says since when it waits")
   options.retry.max_total_wait = 1ms;  // the limits of unscoped requests do not apply
   options.retry.max_attempts = 2;
   auto client = make_client(io, options, attempts);
-  auto scoped = client->with_retry_scope(scope);
+  auto scoped = client->with_retry_scope(scope, nullptr);
   REQUIRE(scoped);
 
   const auto read = server.run(scoped->read_document(kNotes, "n1", kKey));
@@ -550,7 +550,7 @@ TEST_CASE("a scope that gives up ends a retry wait in progress at once") {
   auto client = make_client(io, options, attempts);
   bool stopping = false;
   RetryScope scope([&] { return stopping; });
-  auto scoped = client->with_retry_scope(scope);
+  auto scoped = client->with_retry_scope(scope, nullptr);
 
   // The job is paused once the first wait has begun (the watch ends if none ever does).
   net::steady_timer poll(io);

@@ -50,7 +50,7 @@ struct Fixture {
     DocumentWriter writer(store, transform, container, settings, "test/notes", retry_scope);
     WriteStats stats;
     std::size_t inflight = 0;
-    completed = testing::run_sync(io, writer.write_all(writes, stats, inflight));
+    completed = testing::run_sync(io, writer.write_all(writes, stats, inflight, store));
     CHECK(inflight == 0);
     return stats;
   }
@@ -192,7 +192,7 @@ TEST_CASE_FIXTURE(Fixture, "a bulk batch whose range split is routed again to th
     if (operation == "batch" && !split) split = store.ranges.split("0");
     return 0;
   };
-  CHECK(testing::run_sync(io, writer.write_all(writes, stats, inflight)));
+  CHECK(testing::run_sync(io, writer.write_all(writes, stats, inflight, store)));
   CHECK(split);
   CHECK(store.range_reads >= 2);  // read again after the 410
   for (const auto& id : ids) CHECK(encrypted(id));

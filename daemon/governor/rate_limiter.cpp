@@ -1,8 +1,8 @@
-#include "daemon/engine/rate_limiter.hpp"
+#include "daemon/governor/rate_limiter.hpp"
 
 #include <algorithm>
 
-namespace backfilld::engine {
+namespace backfilld::governor {
 
 void RateLimiter::advance(double rate, Clock::time_point now, Clock::duration burst) {
   const double burst_seconds = std::chrono::duration<double>(burst).count();
@@ -33,8 +33,9 @@ RateLimiter::Clock::duration RateLimiter::spend(double amount,
                                                 Clock::time_point now,
                                                 Clock::duration burst) {
   advance(rate, now, burst);
-  if (rate_ > 0 && amount > 0) owed_ += amount;
+  if (rate_ > 0)
+    owed_ = std::max(owed_ + amount, -rate_ * std::chrono::duration<double>(burst).count());
   return wait(rate, now, burst);
 }
 
-}  // namespace backfilld::engine
+}  // namespace backfilld::governor

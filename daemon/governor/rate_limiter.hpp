@@ -5,7 +5,7 @@
 /// progress, lowering it lengthens the next one.
 #include <chrono>
 
-namespace backfilld::engine {
+namespace backfilld::governor {
 
 class RateLimiter {
  public:
@@ -13,7 +13,8 @@ class RateLimiter {
 
   /// Records `amount` units spent at `now` and returns how long to wait before spending more so
   /// the average stays at `rate` per second. A rate of 0 or less means unlimited (no wait, and
-  /// the debt is forgotten). Idle time earns at most `burst` of credit.
+  /// the debt is forgotten). Idle time earns at most `burst` of credit. A negative amount is a
+  /// refund (a reservation that cost less than reserved).
   Clock::duration spend(double amount,
                         double rate,
                         Clock::time_point now,
@@ -34,4 +35,4 @@ class RateLimiter {
   Clock::time_point updated_{};
 };
 
-}  // namespace backfilld::engine
+}  // namespace backfilld::governor

@@ -1,8 +1,8 @@
-#include "daemon/engine/rate_limiter.hpp"
+#include "daemon/governor/rate_limiter.hpp"
 
 #include <doctest/doctest.h>
 
-namespace backfilld::engine {
+namespace backfilld::governor {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -75,4 +75,4 @@ TEST_CASE("a wait recomputed without a change of rate keeps counting down") {
   CHECK(limiter.wait(0, now) == RateLimiter::Clock::duration::zero());  // limit lifted
 }
 
-}  // namespace backfilld::engine
+}  // namespace backfilld::governor
