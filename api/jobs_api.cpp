@@ -6,8 +6,8 @@
 
 #include "api/errors.hpp"
 #include "api/handlers.hpp"
-#include "api/throttle_api.hpp"
 #include "api/message.hpp"
+#include "api/throttle_api.hpp"
 #include "daemon/common/json.hpp"
 
 namespace backfilld::api {

@@ -95,15 +95,15 @@ int serve_command(ServeCommandOptions options, const common::EnvLookup& env) {
   knobs.write_mode = options.write_mode;
   jobs::JobManager manager(
       io.get_executor(), **client, **state_store, metrics, clock, std::move(keys.value()),
-      jobs::ManagerOptions{.max_running_jobs = options.max_running_jobs,
-                           .max_jobs_per_container = options.max_jobs_per_container,
-                           .require_dry_run = options.require_dry_run,
-                           .default_database = settings->database,
-                           .environment = options.environment,
-                           .build_commit = BACKFILLD_COMMIT,
-                           .default_knobs = knobs,
-                           .governor = {.max_request_units_per_second =
-                                            options.total_request_units_per_second}});
+      jobs::ManagerOptions{
+          .max_running_jobs = options.max_running_jobs,
+          .max_jobs_per_container = options.max_jobs_per_container,
+          .require_dry_run = options.require_dry_run,
+          .default_database = settings->database,
+          .environment = options.environment,
+          .build_commit = BACKFILLD_COMMIT,
+          .default_knobs = knobs,
+          .governor = {.max_request_units_per_second = options.total_request_units_per_second}});
   (*client)->set_observer(
       [&manager, record = metrics.request_observer()](const cosmos::RequestEvent& event) {
         record(event);

@@ -15,7 +15,7 @@ void Governor::raise(ThrottleSignal signal) {
 
 void Governor::lift(ThrottleSource source) {
   if (board_.lift(source)) {
-    spdlog::info("throttle: {} signal lifted", to_string(source));
+    spdlog::info("throttle: the {} signal is lifted", to_string(source));
     changed();
   }
 }

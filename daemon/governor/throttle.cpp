@@ -21,12 +21,28 @@ std::string_view to_string(ThrottleSource source) {
     case ThrottleSource::kApi:
       return "api";
     case ThrottleSource::kFlagFile:
-      return "flag file";
+      return "flag_file";
     case ThrottleSource::kQuery:
-      return "throttle query";
+      return "query";
   }
   return "api";
 }
+
+namespace {
+
+std::string_view human_name(ThrottleSource source) {
+  switch (source) {
+    case ThrottleSource::kApi:
+      return "the API";
+    case ThrottleSource::kFlagFile:
+      return "the flag file";
+    case ThrottleSource::kQuery:
+      return "the throttle query";
+  }
+  return "the API";
+}
+
+}  // namespace
 
 bool ThrottleBoard::raise(ThrottleSignal signal) {
   auto found = signals_.find(signal.source);
@@ -61,8 +77,8 @@ const ThrottleSignal* ThrottleBoard::strongest() const {
 }
 
 std::string ThrottleBoard::describe(const ThrottleSignal& signal) {
-  return fmt::format("{} by {}: {} (since {}{})", to_string(signal.level), to_string(signal.source),
-                     signal.reason, common::iso8601(signal.since),
+  return fmt::format("{} by {}: {} (since {}{})", to_string(signal.level),
+                     human_name(signal.source), signal.reason, common::iso8601(signal.since),
                      signal.expires ? ", until " + common::iso8601(*signal.expires) : "");
 }
 

@@ -16,6 +16,7 @@ std::string_view to_string(ThrottleLevel level);
 std::optional<ThrottleLevel> parse_throttle_level(std::string_view text);
 
 enum class ThrottleSource { kApi, kFlagFile, kQuery };
+/// "api", "flag_file", "query": as the API and the metrics name it.
 std::string_view to_string(ThrottleSource source);
 
 struct ThrottleSignal {
@@ -39,7 +40,7 @@ class ThrottleBoard {
   /// The strongest signal in force (pause before slow, then the oldest), or nullopt.
   const ThrottleSignal* strongest() const;
   const std::map<ThrottleSource, ThrottleSignal>& signals() const { return signals_; }
-  /// One line: "pause by flag file: /run/backfilld/throttle exists (since 2026-...)".
+  /// One line: "pause by the flag file: /run/backfilld/throttle exists (since 2026-...)".
   static std::string describe(const ThrottleSignal& signal);
 
  private:

@@ -1,10 +1,10 @@
-#include "daemon/jobs/governor_json.hpp"
 #include "daemon/jobs/job_codec.hpp"
 
 #include <algorithm>
 
 #include "daemon/common/json.hpp"
 #include "daemon/common/time_format.hpp"
+#include "daemon/jobs/governor_json.hpp"
 
 namespace backfilld::jobs {
 namespace {
@@ -358,10 +358,10 @@ void to_status_json(const Job& job,
   out.AddMember("requestUnits",
                 live.budget ? job_budget_json(*live.budget, allocator) : rapidjson::Value(),
                 allocator);
-  out.AddMember("throttle",
-                live.throttle ? throttle_signal_json(*live.throttle, allocator)
-                              : rapidjson::Value(),
-                allocator);
+  out.AddMember(
+      "throttle",
+      live.throttle ? throttle_signal_json(*live.throttle, allocator) : rapidjson::Value(),
+      allocator);
   out.AddMember("knobs", knobs_json(job.knobs, allocator), allocator);
   out.AddMember("submittedAt", time_value(job.submitted_at, allocator), allocator);
   out.AddMember("startedAt", time_value(job.started_at, allocator), allocator);

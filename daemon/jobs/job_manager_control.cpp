@@ -101,7 +101,25 @@ common::Result<void> JobManager::patch(std::string_view id,
 }
 
 void JobManager::sample_metrics() {
+  std::vector<std::pair<std::string, std::string>> signals;
+  for (const auto& [source, signal] : governor_.throttles().signals()) {
+    signals.emplace_back(std::string(governor::to_string(source)),
+                         std::string(governor::to_string(signal.level)));
+  }
+  metrics_.set_throttle_signals(signals);
+  const governor::ThrottleSignal* in_force = governor_.throttle();
+  const double held = in_force == nullptr                                  ? 0.0
+                      : in_force->level == governor::ThrottleLevel::kPause ? 1.0
+                                                                           : 0.5;
   for (ManagedJob* entry : scheduler_.in_order()) {
+    if (entry->run.governor && !is_terminal(entry->job.state)) {
+      const governor::JobBudget budget = entry->run.governor->snapshot();
+      const auto backing_off = static_cast<std::size_t>(
+          std::count_if(budget.ranges.begin(), budget.ranges.end(),
+                        [](const governor::RangeBudget& range) { return range.backing_off; }));
+      metrics_.set_request_units(job_labels(entry->job), budget.budget, budget.spent_per_second,
+                                 backing_off, held);
+    }
     if (entry->run.runner != nullptr) {
       const engine::ContainerRunner& runner = *entry->run.runner;
       metrics_.set_inflight_writes(job_labels(entry->job),

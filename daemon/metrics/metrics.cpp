@@ -70,6 +70,7 @@ struct JobSeries {
   Gauge* inflight_writes = nullptr;
   std::array<Gauge*, 3> ranges{};  // scanning, waiting, finished
   Counter* conflicts = nullptr;
+  std::array<Gauge*, 4> budget{};  // budget, spent, ranges backing off, held by a throttle
 };
 
 // The series of one Cosmos operation ("query", "replace", ...).
@@ -156,7 +157,32 @@ struct Metrics::Families {
         up(prometheus::BuildGauge()
                .Name("backfilld_up")
                .Help("Always 1 while the daemon serves metrics.")
-               .Register(registry)) {}
+               .Register(registry)),
+        ru_budget(prometheus::BuildGauge()
+                      .Name("backfilld_job_request_unit_budget")
+                      .Help("RU/s a job may spend now: its maxRequestUnitsPerSecond, its "
+                            "maxThroughputFraction of the provisioned throughput, or a crawl "
+                            "under a slow throttle signal; 0: no limit.")
+                      .Register(registry)),
+        ru_spent(prometheus::BuildGauge()
+                     .Name("backfilld_job_request_units_per_second")
+                     .Help("RU/s a job spent over the last 10 seconds (every request's charge).")
+                     .Register(registry)),
+        ranges_backing_off(prometheus::BuildGauge()
+                               .Name("backfilld_job_ranges_backing_off")
+                               .Help("A job's partition key ranges below their share after "
+                                     "429s (adaptive backoff).")
+                               .Register(registry)),
+        throttle_held(prometheus::BuildGauge()
+                          .Name("backfilld_job_throttle_held")
+                          .Help("1 while a `pause` throttle signal holds the job (no new "
+                                "batch), 0.5 while a `slow` one makes it crawl, else 0.")
+                          .Register(registry)),
+        throttle_signal(prometheus::BuildGauge()
+                            .Name("backfilld_throttle_signal")
+                            .Help("1 for each throttle signal in force, by source (api, "
+                                  "flag_file, query) and level (slow, pause).")
+                            .Register(registry)) {}
 
   // Finds or creates the job's series; the caller holds `mutex`.
   JobSeries& job(const JobLabels& labels) {
@@ -204,6 +230,11 @@ struct Metrics::Families {
   Family<Counter>& throttled;
   Family<Gauge>& build_info;
   Family<Gauge>& up;
+  Family<Gauge>& ru_budget;
+  Family<Gauge>& ru_spent;
+  Family<Gauge>& ranges_backing_off;
+  Family<Gauge>& throttle_held;
+  Family<Gauge>& throttle_signal;
 
   // Guards the caches below (the families and series lock themselves).
   std::mutex mutex;
@@ -315,6 +346,39 @@ void Metrics::set_ranges(const JobLabels& job,
       series.ranges[i] = &families_->ranges.Add(with(series.labels, "state", kStates[i]));
     }
     series.ranges[i]->Set(static_cast<double>(values[i]));
+  }
+}
+
+void Metrics::set_request_units(const JobLabels& job,
+                                double budget,
+                                double spent_per_second,
+                                std::size_t ranges_backing_off,
+                                double throttle_held) {
+  std::lock_guard lock(families_->mutex);
+  JobSeries& series = families_->job(job);
+  const std::array<Family<Gauge>*, 4> families = {&families_->ru_budget, &families_->ru_spent,
+                                                  &families_->ranges_backing_off,
+                                                  &families_->throttle_held};
+  const std::array<double, 4> values = {budget, spent_per_second,
+                                        static_cast<double>(ranges_backing_off), throttle_held};
+  for (std::size_t i = 0; i < families.size(); ++i) {
+    if (series.budget[i] == nullptr) series.budget[i] = &families[i]->Add(series.labels);
+    series.budget[i]->Set(values[i]);
+  }
+}
+
+void Metrics::set_throttle_signals(
+    const std::vector<std::pair<std::string, std::string>>& signals) {
+  static constexpr std::array<const char*, 3> kSources = {"api", "flag_file", "query"};
+  static constexpr std::array<const char*, 2> kLevels = {"slow", "pause"};
+  std::lock_guard lock(families_->mutex);
+  for (const char* source : kSources) {
+    for (const char* level : kLevels) {
+      const bool on =
+          std::find(signals.begin(), signals.end(),
+                    std::pair<std::string, std::string>(source, level)) != signals.end();
+      families_->throttle_signal.Add({{"source", source}, {"level", level}}).Set(on ? 1 : 0);
+    }
   }
 }
 

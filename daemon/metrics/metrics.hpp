@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "daemon/cosmos/client.hpp"
 
@@ -52,6 +54,15 @@ class Metrics {
                   std::size_t scanning,
                   std::size_t waiting,
                   std::size_t finished);
+  /// backfilld_job_request_unit_budget, backfilld_job_request_units_per_second,
+  /// backfilld_job_ranges_backing_off and backfilld_job_throttle_held{job_id,container,migration}.
+  void set_request_units(const JobLabels& job,
+                         double budget,
+                         double spent_per_second,
+                         std::size_t ranges_backing_off,
+                         double throttle_held);
+  /// backfilld_throttle_signal{source,level}: 1 for each (source, level) in `signals`, else 0.
+  void set_throttle_signals(const std::vector<std::pair<std::string, std::string>>& signals);
   /// backfilld_job_conflicts_total{job_id,container,migration}: 412s resolved by re-reading.
   void add_conflicts(const JobLabels& job, std::uint64_t count);
 
