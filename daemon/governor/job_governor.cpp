@@ -34,26 +34,35 @@ class JobGovernor::Range final : public cosmos::RequestGovernor {
       budget_.set_rate(control_.limit(), now);
       const auto daemon_wait = job_.daemon_.budget().wait(now);
       const auto job_wait = job_.budget_.wait(now);
-      const auto range_wait = budget_.wait(now);
+      // The range's own limit paces the requests beyond the first: one request at a time always
+      // goes (the bulk executors' floor of one), or 429s unrelated to the load (a busy day, a
+      // fault) would starve it. The service's retry-after still quiets even that one.
+      const auto range_wait = in_flight_ > 0 ? budget_.wait(now) : steady_clock::duration::zero();
       const auto quiet_wait = control_.quiet_until() - now;
       const auto wait = std::max({daemon_wait, job_wait, range_wait, quiet_wait});
       if (wait <= steady_clock::duration::zero()) break;
       job_.waiting_ = reason(wait, daemon_wait, job_wait, range_wait);
       if (!timer) timer = clock.make_timer(co_await net::this_coro::executor);
       job_.timers_.insert(timer.get());
+      ++waiting_;
       co_await timer->wait_until(now + wait);
+      --waiting_;
       job_.timers_.erase(timer.get());
     }
     if (job_.timers_.empty()) job_.waiting_.clear();
     const auto found = job_.estimates_.find(operation);
     const double reserved = found == job_.estimates_.end() ? 0.0 : found->second;
     spend(reserved, clock.monotonic_now());
+    ++in_flight_;
     co_return reserved;
   }
 
   void settle(double reserved, const Answer& answer) override {
     const auto now = job_.daemon_.clock().monotonic_now();
+    if (in_flight_ > 0) --in_flight_;
     spend(answer.request_charge - reserved, now);
+    // The range's last request is answered: one waiting request may go now (see admit).
+    if (in_flight_ == 0 && waiting_ > 0) job_.wake();
     if (answer.status == 429) {
       control_.throttled(now, budget_.usage().per_second(now, std::chrono::seconds(2)),
                          answer.retry_after);
@@ -108,6 +117,8 @@ class JobGovernor::Range final : public cosmos::RequestGovernor {
   std::string id_;
   RangeControl control_;
   Budget budget_;
+  std::size_t in_flight_ = 0;  ///< admitted and not yet settled
+  std::size_t waiting_ = 0;    ///< admissions waiting now
 };
 
 JobGovernor::JobGovernor(Governor& daemon,

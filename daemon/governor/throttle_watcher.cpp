@@ -188,8 +188,15 @@ net::awaitable<void> watch_throttles(Governor& governor,
                                      ThrottleWatchSettings settings,
                                      std::function<bool()> stopped) {
   const auto executor = co_await net::this_coro::executor;
-  const std::optional<Target> target =
-      settings.query.empty() ? std::nullopt : std::optional(*parse_url(settings.prometheus_url));
+  std::optional<Target> target;
+  if (!settings.query.empty()) {
+    auto parsed = parse_url(settings.prometheus_url);
+    if (parsed) {
+      target = std::move(*parsed);
+    } else {
+      spdlog::error("throttle query not run: {}", parsed.error().message);
+    }
+  }
   auto next_query = governor.clock().monotonic_now();
   while (!stopped()) {
     governor.expire();
