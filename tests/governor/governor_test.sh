@@ -11,6 +11,12 @@
 #     lets it go on. The same with --throttle-flag-file (create: held; remove: it goes on), and a
 #     ttlSeconds of 2 lifts itself. Bad POST bodies get 400 naming the field. The job succeeds
 #     and every value is encrypted.
+#  3. the application's health: a layer of 800 RU/s, the simulator (app_sim.mjs, ~110 RU/s) on the
+#     job's container, a real Prometheus scraping it, and the daemon's --throttle-query on its 429
+#     fraction (threshold 1 %, critical 5 %). Beside a job at maxThroughputFraction 0.5 (budget
+#     400 RU/s, read from the offer) the application sees under 1 % 429s; pushed over (150 ops/s)
+#     it slows the job (the log's "crawl" line) and then pauses it with the query and its value in
+#     the job's status; back at 10 ops/s the signal clears by itself and the job succeeds.
 # Waits poll with deadlines; the only fixed waits are the windows in which a held job must not
 # move.
 #
@@ -43,6 +49,7 @@ finish() {
     kill -KILL "$daemon_pid" || true
     wait "$daemon_pid" 2>/dev/null || true
   fi
+  "$here/prometheus.sh" stop "$work/prom" >/dev/null 2>&1 || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if ((rc == 0)) && [[ -z "${E2E_KEEP:-}" ]]; then rm -rf "$work"; else echo "governor test: kept $work (database $db)" >&2; fi
@@ -221,6 +228,64 @@ log "a ttlSeconds of 2 lifted itself"
 until_true "the held job ends" 120 succeeded "$job"
 verify palace_memories "$hold_count"
 grep -q 'throttle: jobs take no new batch: pause by api: deploy' "$work/daemon.log" || fail "no log line for the API's hold"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || fail "daemon exit code $?"
+daemon_pid=""
+
+# 3. The application's health as a throttle signal. A layer of 800 RU/s in front of a new database;
+# the simulator writes and reads its notes (~110 RU/s) while a job with maxThroughputFraction 0.5
+# (400 RU/s) runs on the same container; Prometheus scrapes the simulator; the daemon's throttle
+# query is its 429 fraction (threshold 1 %, critical 5 %).
+db="$db-app"
+"$src/deploy/local/cosmos.sh" notelett "$state" "$db" >/dev/null
+seed notes 900
+node "$src/deploy/local/ranges/layer.mjs" --upstream "$server" --cert "$state/cert.pem" --key "$state/key.pem" \
+  --ranges 4 --throughput 800 --port 0 --port-file "$work/layer2.port" >"$work/layer2.out" 2>"$work/layer2.log" &
+pids+=($!)
+until_true "the second ranges layer listens" 30 test -s "$work/layer2.port"
+layer="https://127.0.0.1:$(<"$work/layer2.port")"
+export COSMOS_ENDPOINT="$layer" COSMOS_DATABASE="$db"
+node "$here/app_sim.mjs" --endpoint "$layer" --ca "$ca" --db "$db" --rate 20 --read-fraction 0.5 \
+  --documents 60 --port 0 --port-file "$work/sim.port" >"$work/sim.out" 2>"$work/sim.log" &
+pids+=($!)
+until_true "the simulator listens" 30 test -s "$work/sim.port"
+sim="http://127.0.0.1:$(<"$work/sim.port")"
+"$here/prometheus.sh" start "$work/prom" --scrape "app=127.0.0.1:$(<"$work/sim.port")" >/dev/null || fail "prometheus did not start"
+stop_prometheus() { "$here/prometheus.sh" stop "$work/prom" >/dev/null 2>&1 || true; }
+query='sum(rate(app_throttled_total[10s])) / sum(rate(app_requests_total[10s]))'
+: >"$work/daemon.log"
+"$backfilld" serve --listen 127.0.0.1:0 --state-dir "$work/state2" --environment e2e --allow-live-without-dry-run \
+  --throttle-prometheus-url "$(<"$work/prom/prometheus-url")" --throttle-query "$query" \
+  --throttle-threshold 0.01 --throttle-critical-threshold 0.05 --throttle-query-interval 1 >"$work/daemon.log" 2>&1 &
+daemon_pid=$!
+until_true "the second daemon listens" 20 listening
+base="http://127.0.0.1:$(grep -oE 'serving on port [0-9]+' "$work/daemon.log" | head -n 1 | grep -oE '[0-9]+$')"
+metric() { # metric NAME: the sum of the simulator's samples of one metric family
+  curl -sSf "$sim/metrics" | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { print sum + 0 }'
+}
+requests_before="$(metric app_requests_total)"
+throttled_before="$(metric app_throttled_total)"
+job="$(submit notes '{"maxThroughputFraction": 0.5, "batchSize": 20}')"
+until_true "the shared job's first batches" 30 moved_past 5
+job_is "$job" '.requestUnits.budget > 390 and .requestUnits.budget < 410' ||
+  fail "maxThroughputFraction 0.5 of 800 RU/s: budget $(status "$job" | jq -c .requestUnits.budget)"
+until_true "the shared job's 5 more batches" 30 moved_past "$(($(batches "$job") + 5))"
+requests="$(($(metric app_requests_total) - requests_before))"
+throttled="$(($(metric app_throttled_total) - throttled_before))"
+awk -v t="$throttled" -v r="$requests" 'BEGIN { exit !(r > 50 && t < r * 0.01) }' ||
+  fail "the application beside a job at half the throughput: $throttled 429s of $requests requests"
+log "the application beside a job at 0.5 of 800 RU/s: $throttled 429s of $requests requests"
+
+curl -sSf -X POST -H 'Content-Type: application/json' -d '{"rate": 150, "readFraction": 0.2}' "$sim/rate" >/dev/null
+until_true "the job paused by the throttle query" 60 job_is "$job" \
+  '.throttle.source == "throttle query" and .throttle.level == "pause" and (.waiting // "" | contains("critical threshold"))'
+log "held: $(status "$job" | jq -r .waiting)"
+grep -q 'throttle: jobs crawl: slow by throttle query' "$work/daemon.log" || fail "the job was not slowed before it was paused"
+curl -sSf -X POST -H 'Content-Type: application/json' -d '{"rate": 10, "readFraction": 0.5}' "$sim/rate" >/dev/null
+until_true "the query's signal clears" 60 job_is "$job" '.throttle == null'
+until_true "the shared job ends" 120 succeeded "$job"
+log "the job went on by itself and succeeded: $(status "$job" | jq -c '{state, counts, requestUnits: (.requestUnits | del(.ranges))}')"
+stop_prometheus
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "daemon exit code $?"
 daemon_pid=""
