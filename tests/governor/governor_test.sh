@@ -182,12 +182,13 @@ log "bad throttle bodies: 400 naming reason, level, ttlSeconds, an unknown field
 job="$(submit palace_memories '{"batchSize": 20, "maxRequestUnitsPerSecond": 150}')"
 moved_past() { (($(batches "$job") > $1)); }
 until_true "the job's first batches" 30 moved_past 1
-# held SOURCE TEXT: the job's status names the signal, then it takes at most the batch in flight
+# held SOURCE NAME TEXT: the job's status names the signal (SOURCE as the API spells it, NAME as
+# the waiting text says it), then it takes at most the batch in flight
 # and the layer sees none of its requests for 3 s.
 held() {
-  local source="$1" text="$2" at count
+  local source="$1" name="$2" text="$3" at count
   until_true "the job held by the $source" 10 job_is "$job" \
-    "(.throttle.source == \"$source\") and .throttle.level == \"pause\" and (.waiting // \"\" | contains(\"pause by $source\") and contains(\"$text\"))"
+    "(.throttle.source == \"$source\") and .throttle.level == \"pause\" and (.waiting // \"\" | contains(\"pause by $name\") and contains(\"$text\"))"
   at="$(batches "$job")"
   # The batch in flight ends its writes; the next second is the layer's first silent one.
   sleep 1
@@ -214,13 +215,13 @@ released() { # released: the signal is gone from the status and batches go on
 expect_status 200 POST /v1/throttle '{"reason": "deploy", "operator": "night-shift"}'
 jq -e '.inForce.source == "api" and .inForce.level == "pause" and (.inForce.reason | contains("deploy"))' "$work/out.json" >/dev/null ||
   fail "POST /v1/throttle answered $(cat "$work/out.json")"
-held api deploy
+held api "the API" deploy
 expect_status 200 DELETE /v1/throttle
 jq -e '.inForce == null' "$work/out.json" >/dev/null || fail "DELETE /v1/throttle answered $(cat "$work/out.json")"
 released
 
 : >"$flag"
-held "flag file" "$flag exists"
+held flag_file "the flag file" "$flag exists"
 rm -f "$flag"
 released
 
@@ -247,7 +248,7 @@ log "a ttlSeconds of 2 lifted itself"
 
 until_true "the held job ends" 120 succeeded "$job"
 verify palace_memories "$hold_count"
-grep -q 'throttle: jobs take no new batch: pause by api: deploy' "$work/daemon.log" || fail "no log line for the API's hold"
+grep -q 'throttle: jobs take no new batch: pause by the API: deploy' "$work/daemon.log" || fail "no log line for the API's hold"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "daemon exit code $?"
 daemon_pid=""
@@ -300,9 +301,9 @@ log "the application beside a job at 0.5 of 800 RU/s: $throttled 429s of $reques
 
 curl -sSf -X POST -H 'Content-Type: application/json' -d '{"rate": 150, "readFraction": 0.2}' "$sim/rate" >/dev/null
 until_true "the job paused by the throttle query" 60 job_is "$job" \
-  '.throttle.source == "throttle query" and .throttle.level == "pause" and (.waiting // "" | contains("critical threshold"))'
+  '.throttle.source == "query" and .throttle.level == "pause" and (.waiting // "" | contains("critical threshold"))'
 log "held: $(status "$job" | jq -r .waiting)"
-if grep -q 'throttle: jobs crawl: slow by throttle query' "$work/daemon.log"; then log "slowed before it was paused"
+if grep -q 'throttle: jobs crawl: slow by the throttle query' "$work/daemon.log"; then log "slowed before it was paused"
 else log "the fraction leapt past the slow band: no slow step this time"; fi
 curl -sSf -X POST -H 'Content-Type: application/json' -d '{"rate": 10, "readFraction": 0.5}' "$sim/rate" >/dev/null
 until_true "the query's signal clears" 60 job_is "$job" '.throttle == null'
