@@ -180,14 +180,14 @@ net::awaitable<Result<std::optional<Throughput>>> Client::read_offer(std::string
                      R"("parameters":[{"name":"@rid","value":)";
   common::append_json(rapidjson::Value(rapidjson::StringRef(rid->data(), rid->size())), body);
   body += "}]}";
-  Call query{.operation = "offers",
-             .verb = http::verb::post,
-             .resource_type = "offers",
-             .resource_link = "",
-             .path_link = "offers",
-             .headers = {{"Content-Type", "application/query+json"},
-                         {"x-ms-documentdb-isquery", "True"}},
-             .body = std::move(body)};
+  Call query{
+      .operation = "offers",
+      .verb = http::verb::post,
+      .resource_type = "offers",
+      .resource_link = "",
+      .path_link = "offers",
+      .headers = {{"Content-Type", "application/query+json"}, {"x-ms-documentdb-isquery", "True"}},
+      .body = std::move(body)};
   auto offers = co_await execute(std::move(query));
   if (!offers) co_return common::Unexpected{std::move(offers.error())};
   co_return throughput_of(offers->body, offers->status);

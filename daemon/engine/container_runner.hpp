@@ -23,9 +23,9 @@
 #include "daemon/engine/counts.hpp"
 #include "daemon/engine/document_writer.hpp"
 #include "daemon/engine/range_positions.hpp"
-#include "daemon/governor/rate_limiter.hpp"
 #include "daemon/engine/run_settings.hpp"
 #include "daemon/governor/job_governor.hpp"
+#include "daemon/governor/rate_limiter.hpp"
 #include "migrations/manifest.hpp"
 #include "migrations/transform.hpp"
 

@@ -190,7 +190,7 @@ net::awaitable<bool> DocumentWriter::write_all(std::vector<PendingWrite>& writes
 }
 
 net::awaitable<void> DocumentWriter::write_single(cosmos::DocumentStore& store,
-                                                 PendingWrite& write,
+                                                  PendingWrite& write,
                                                   WriteStats& stats,
                                                   Backoff& backoff) {
   cosmos::WriteOperation& operation = write.operation;
@@ -202,7 +202,7 @@ net::awaitable<void> DocumentWriter::write_single(cosmos::DocumentStore& store,
     sent.emplace(co_await store.upsert_document(container_, operation.key, operation.body));
   } else {
     sent.emplace(co_await store.replace_document(container_, operation.id, operation.key,
-                                                  operation.body, operation.if_match));
+                                                 operation.body, operation.if_match));
   }
   auto& ack = *sent;
   if (ack) {
@@ -219,7 +219,7 @@ net::awaitable<void> DocumentWriter::write_single(cosmos::DocumentStore& store,
 }
 
 net::awaitable<void> DocumentWriter::write_batch(cosmos::DocumentStore& store,
-                                                const Request& request,
+                                                 const Request& request,
                                                  std::vector<PendingWrite>& writes,
                                                  WriteStats& stats,
                                                  Backoff& backoff) {
@@ -267,7 +267,7 @@ net::awaitable<void> DocumentWriter::write_batch(cosmos::DocumentStore& store,
 }
 
 net::awaitable<void> DocumentWriter::resolve_conflict(cosmos::DocumentStore& store,
-                                                     PendingWrite& write,
+                                                      PendingWrite& write,
                                                       WriteStats& stats,
                                                       Backoff& backoff) {
   const std::string& id = write.operation.id;

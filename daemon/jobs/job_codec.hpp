@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/governor/job_governor.hpp"
 #include "daemon/common/result.hpp"
+#include "daemon/governor/job_governor.hpp"
 #include "daemon/jobs/job.hpp"
 
 namespace backfilld::jobs {
@@ -35,9 +35,9 @@ struct JobLive {
   std::size_t inflight_writes = 0;
   bool pause_requested = false;
   bool stop_requested = false;
-  std::set<std::string> active_ranges;        ///< keys of the ranges being scanned right now
-  std::vector<engine::RangePosition> ranges;  ///< every range's position as of now
-  std::optional<governor::JobBudget> budget;  ///< the run's request-unit budgets, once run
+  std::set<std::string> active_ranges;               ///< keys of the ranges being scanned right now
+  std::vector<engine::RangePosition> ranges;         ///< every range's position as of now
+  std::optional<governor::JobBudget> budget;         ///< the run's request-unit budgets, once run
   std::optional<governor::ThrottleSignal> throttle;  ///< the signal holding it back, if any
 };
 
