@@ -151,10 +151,12 @@ net::awaitable<Result<Client::Reply>> Client::execute(Call call) {
     if (governor_ != nullptr) {
       auto admitted = co_await governor_->admit(call.operation);
       if (!admitted) {
-        co_return common::Unexpected{Error{0, 0,
+        co_return common::Unexpected{Error{0,
+                                           0,
                                            "not sent: the request-unit budget's wait ended (the "
                                            "job is pausing or stopping)",
-                                           {}, 0}};
+                                           {},
+                                           0}};
       }
       reserved = *admitted;
     }

@@ -123,7 +123,7 @@ class Client final : public DocumentStore {
   MasterKey key_;
   std::shared_ptr<ConnectionPool> pool_;
   std::shared_ptr<RequestObserver> observer_;
-  RetryScope* scope_;  ///< null: retries limited by options_.retry
+  RetryScope* scope_;          ///< null: retries limited by options_.retry
   RequestGovernor* governor_;  ///< null: no request-unit budget
   std::mt19937_64 jitter_;
 };
